@@ -1,0 +1,73 @@
+"""arrears.signals.v1: what the arrears detector concluded about a loan on a business day."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from pydantic import Field, Strict, ValidationInfo, field_validator
+
+from schemas.base import ContractModel
+from schemas.envelope import Envelope
+from schemas.identifiers import Identifier
+from schemas.money import NonNegativeMoney
+from schemas.sepa import ReasonCategory, ReasonCode, check_category, derived_optional_category
+from schemas.temporal import IsoDate
+
+SIGNALS_DATASCHEMA: Final = "urn:nazorg:schema:arrears.signals:v1"
+
+SignalType = Literal[
+    "late_payment",
+    "partial_payment",
+    "instalment_missed",
+    "direct_debit_failed",
+    "direct_debit_refunded",
+    "mandate_broken",
+    "collection_struggle",
+    "arrears_onset",
+    "arrears_escalated",
+    "arrears_cured",
+    "relapse",
+    "default_entered",
+    "default_cured",
+]
+
+Bucket = Literal["1-30", "31-60", "61-90", ">90"]
+"""Days-past-due bucket used for escalation."""
+
+Dpd = Annotated[int, Strict(), Field(ge=0)]
+"""Days past due (calendar days); a JSON integer, never a string or float."""
+
+
+class SignalData(ContractModel):
+    loan_id: Identifier
+    client_id: Identifier
+    business_date: IsoDate
+    """The business day at whose close (or during which) the signal arose."""
+    dpd: Dpd
+    past_due_amount: NonNegativeMoney
+    exposure: NonNegativeMoney | None = None
+    cause_event_ids: Annotated[tuple[Identifier, ...], Field(min_length=1)]
+    """The payment events that caused the signal, for audit and for deterministic ids."""
+    instalment_id: Identifier | None = None
+    reason_code: ReasonCode | None = None
+    reason_category: ReasonCategory | None = Field(default_factory=derived_optional_category)
+    """Filled from ``reason_code`` when absent; a mismatch, or a category without a code,
+    is rejected."""
+    bucket: Bucket | None = None
+
+    @field_validator("reason_category")
+    @classmethod
+    def _matches_code(
+        cls, value: ReasonCategory | None, info: ValidationInfo
+    ) -> ReasonCategory | None:
+        check_category(value, info.data)
+        return value
+
+
+class ArrearsSignal(Envelope):
+    """One signal; ``id`` is the deterministic signal id (``schemas.ids.deterministic_id``),
+    so a replay produces the same ids and consumers can deduplicate."""
+
+    type: SignalType
+    dataschema: Literal["urn:nazorg:schema:arrears.signals:v1"] = SIGNALS_DATASCHEMA
+    data: SignalData
