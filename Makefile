@@ -1,0 +1,54 @@
+# nazorg: `make demo` and `make test` set everything up on a fresh machine (virtualenv from the
+# hashed lock, embedded broker started by the commands themselves) and are quick the second time.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+UV_VERSION := 0.13.9
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test test-unit lint format broker schemas clean help
+
+help:
+	@echo "make demo | test | lint | broker | schemas | clean"
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps \
+		--config-settings editable_mode=compat -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/nazorg demo
+
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services schemas
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+broker: venv
+	$(BIN)/nazorg broker
+
+schemas: venv
+	$(BIN)/nazorg schemas export
+
+clean:
+	rm -rf $(VENV) var out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

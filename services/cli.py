@@ -1,0 +1,136 @@
+"""The one command-line entry point: ``nazorg <command>``.
+
+Imports happen inside the commands so that ``nazorg broker`` does not load Faust and
+``nazorg ingest`` does not load SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """nazorg: payment monitoring for mortgage after-care."""
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port to listen on (default: a free one).")
+def broker(port: int | None) -> None:
+    """Run the embedded Kafka-compatible broker (Tansu) on 127.0.0.1 until SIGINT/SIGTERM."""
+    from services.common.broker import start_broker
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    embedded = start_broker(port=port, log=sys.stderr.buffer)
+    click.echo(embedded.bootstrap, nl=True)
+    sys.stdout.flush()
+    try:
+        while not stop.wait(0.5):
+            if not embedded.alive():
+                raise click.ClickException("the broker exited unexpectedly")
+    finally:
+        embedded.stop()
+
+
+@main.group()
+def schemas() -> None:
+    """The contracts in schemas/."""
+
+
+@schemas.command("export")
+@click.option("--check", is_flag=True, help="Write nothing; fail when the files drift.")
+def schemas_export(check: bool) -> None:
+    """Write JSON Schema for every contract to schemas/json/ (or check that it is current)."""
+    from schemas.export import export
+
+    drift = export(check=check)
+    if check and drift:
+        raise click.ClickException(
+            "schemas/json is stale; run `nazorg schemas export`: " + ", ".join(drift)
+        )
+    click.echo("schemas/json is up to date" if check else f"wrote {len(drift)} files")
+
+
+@main.command("settings")
+@click.argument("service", type=click.Choice(["ingest", "detector", "intervention"]))
+def show_settings(service: str) -> None:
+    """Print a service's effective settings, secrets masked."""
+    from services.common import settings as s
+
+    classes = {
+        "ingest": s.IngestSettings,
+        "detector": s.DetectorSettings,
+        "intervention": s.InterventionSettings,
+    }
+    click.echo(json.dumps(classes[service]().display(), indent=2, sort_keys=True))
+
+
+@main.group()
+def db() -> None:
+    """The intervention service's SQL database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to NAZORG_DATABASE_URL (and NAZORG_DATABASE_SCHEMA)."""
+    from services.common.db import make_engine, upgrade
+    from services.common.settings import InterventionSettings
+
+    settings = InterventionSettings()
+    engine = make_engine(settings.database_url.get_secret_value(), settings.database_schema)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo("database is at the latest migration")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def ingest(ctx: click.Context) -> None:
+    """Run the ingest HTTP API (POST /v1/events)."""
+    if ctx.invoked_subcommand is None:
+        from services.ingest.server import serve
+
+        serve()
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def detector(ctx: click.Context) -> None:
+    """Run an arrears-detector worker (Faust)."""
+    if ctx.invoked_subcommand is None:
+        from services.arrears_detector.app import run_worker
+
+        run_worker()
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def intervention(ctx: click.Context) -> None:
+    """Run an intervention worker (Faust + SQL)."""
+    if ctx.invoked_subcommand is None:
+        from services.intervention.app import run_worker
+
+        run_worker()
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path("var/demo"))
+def demo(workdir: Path) -> None:
+    """Start the broker and the three services, push sample events, print the outcomes."""
+    from services.demo import run_demo
+
+    sys.exit(run_demo(workdir))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,79 @@
+"""A Faust application configured from our settings, with /healthz, /readyz and /metrics.
+
+Faust stays at the edge: agents call the pure core; nothing of ours needs Faust to be tested.
+Processing is at-least-once (no ``exactly_once``: Tansu lacks transactions and Faust's
+exactly-once is known to produce duplicates), so every agent must be idempotent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.web import Request, Response, View
+
+from services.common.metrics import READY
+from services.common.settings import CommonSettings
+
+
+def make_faust_app(
+    app_id: str,
+    settings: CommonSettings,
+    *,
+    web_host: str,
+    web_port: int,
+    data_dir: str,
+    store: str = "memory://",
+    service: str,
+) -> faust.App:
+    """Build the Faust app; topics, tables and agents are added by the service module."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        app_id,
+        broker=[f"kafka://{server}" for server in settings.bootstrap_list],
+        store=store,
+        datadir=data_dir,
+        autodiscover=False,
+        web_enabled=True,
+        web_host=web_host,
+        web_port=web_port,
+        web_bind=web_host,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        topic_allow_declare=settings.create_topics,
+        broker_session_timeout=settings.consumer_session_timeout_s,
+        broker_heartbeat_interval=settings.consumer_heartbeat_interval_s,
+        broker_max_poll_interval=settings.consumer_max_poll_interval_s,
+        producer_acks=-1,
+        key_serializer="raw",
+        value_serializer="raw",
+        processing_guarantee="at_least_once",
+        table_cleanup_interval=300.0,
+    )
+    setup_prometheus_sensors(app, name_prefix="nazorg_faust")
+    _add_health_pages(app, service)
+    return app
+
+
+def _add_health_pages(app: faust.App, service: str) -> None:
+    @app.page("/healthz")
+    async def healthz(self: View, request: Request) -> Response:
+        return self.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(self: View, request: Request) -> Response:
+        ready = is_ready(app)
+        READY.labels(service=service).set(1 if ready else 0)
+        body: dict[str, Any] = {"ready": ready, "rebalancing": bool(app.rebalancing)}
+        return self.json(body, status=200 if ready else 503)
+
+
+def is_ready(app: faust.App) -> bool:
+    """Ready once the worker has joined its group and recovered its tables."""
+    # Set by the Kafka driver on the first assignment; generation 0 is a valid first generation.
+    if app.rebalancing or getattr(app, "consumer_generation_id", None) is None:
+        return False
+    recovery: Any = getattr(app.tables, "recovery", None)
+    return recovery is not None and bool(recovery.completed.is_set())

@@ -1,0 +1,147 @@
+"""Kafka plumbing shared by the services: topic creation, producers, consumers (kafka-python).
+
+Producers are idempotent with acks=all; consumers commit manually. Transactions are not used:
+the design is at-least-once with deterministic ids and idempotent consumers (broker.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import TopicAlreadyExistsError
+
+from services.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+def client_kwargs(settings: CommonSettings) -> dict[str, Any]:
+    """Connection options common to every kafka-python client."""
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_list,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            kwargs["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return kwargs
+
+
+def all_topics(settings: CommonSettings) -> list[str]:
+    return [
+        settings.topic_inbound,
+        settings.topic_payment_events,
+        settings.topic_dlq,
+        settings.topic_signals,
+        settings.topic_enrolments,
+        settings.topic_outcomes,
+    ]
+
+
+def ensure_topics(settings: CommonSettings, names: Iterable[str] | None = None) -> list[str]:
+    """Create the topics that do not exist yet; returns the names it created.
+
+    In production topics are usually created by the platform team; ``create_topics=false``
+    turns this off.
+    """
+    wanted = list(names) if names is not None else all_topics(settings)
+    if not settings.create_topics:
+        return []
+    admin = KafkaAdminClient(client_id="nazorg-admin", **client_kwargs(settings))
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in wanted if n not in existing]
+        created: list[str] = []
+        for name in missing:
+            topic = NewTopic(
+                name=name,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication_factor,
+            )
+            try:
+                admin.create_topics([topic])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                log.info("topic already exists", extra={"topic": name})
+        return created
+    finally:
+        admin.close()
+
+
+def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
+    """An idempotent acks=all producer that batches; values and keys are bytes."""
+    options: dict[str, Any] = {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_in_flight_requests_per_connection": 5,
+        "retries": 2_147_483_647,
+        "delivery_timeout_ms": 30_000,
+        "request_timeout_ms": 10_000,
+        "client_id": "nazorg",
+    }
+    options.update(client_kwargs(settings))
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def make_consumer(
+    settings: CommonSettings, group_id: str | None, *topics: str, **overrides: Any
+) -> KafkaConsumer:
+    """A manually committing consumer using the configured group timeouts."""
+    options: dict[str, Any] = {
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": int(settings.consumer_session_timeout_s * 1000),
+        "heartbeat_interval_ms": int(settings.consumer_heartbeat_interval_s * 1000),
+        "max_poll_interval_ms": int(settings.consumer_max_poll_interval_s * 1000),
+        "client_id": "nazorg",
+    }
+    options.update(client_kwargs(settings))
+    options.update(overrides)
+    return KafkaConsumer(*topics, **options)
+
+
+def partitions_for(settings: CommonSettings, topic: str) -> list[int]:
+    """The partition ids of a topic, as the broker reports them."""
+    consumer = KafkaConsumer(**client_kwargs(settings))
+    try:
+        found = consumer.partitions_for_topic(topic)
+        return sorted(found or [])
+    finally:
+        consumer.close()
+
+
+def read_topic(
+    settings: CommonSettings, topic: str, timeout_s: float = 5.0
+) -> list[ConsumerRecord]:
+    """Every record currently on a topic, read without a consumer group (tests, demo, tools)."""
+    consumer = KafkaConsumer(
+        enable_auto_commit=False, consumer_timeout_ms=500, **client_kwargs(settings)
+    )
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and any(
+            consumer.position(tp) < end[tp] for tp in partitions
+        ):
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()

@@ -1,0 +1,125 @@
+"""Settings of every service: one pydantic-settings class per service, env prefix ``NAZORG_``.
+
+Defaults are production-sane (Apache Kafka, a 45 s consumer-group session). Tests and the demo
+shorten the group timeouts through the environment, because a consumer-group join waits about
+half the session timeout (docs/decisions/0003-embedded-broker.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from schemas import topics
+
+
+class CommonSettings(BaseSettings):
+    """What every service is told: where Kafka is, the topic names, logging."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NAZORG_", extra="ignore", frozen=True, validate_default=True
+    )
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+
+    topic_inbound: str = topics.PAYMENTS_INBOUND
+    topic_payment_events: str = topics.PAYMENT_EVENTS
+    topic_dlq: str = topics.PAYMENTS_DLQ
+    topic_signals: str = topics.ARREARS_SIGNALS
+    topic_enrolments: str = topics.PILOT_ENROLMENTS
+    topic_outcomes: str = topics.OUTCOMES
+    topic_partitions: int = Field(default=4, ge=1)
+    topic_replication_factor: int = Field(default=3, ge=1)
+    create_topics: bool = True
+
+    consumer_session_timeout_s: float = Field(default=45.0, gt=0)
+    consumer_heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    consumer_max_poll_interval_s: float = Field(default=300.0, gt=0)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers_listed(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers or any(":" not in s for s in servers):
+            raise ValueError("expected host:port[,host:port...]")
+        return ",".join(servers)
+
+    @property
+    def bootstrap_list(self) -> list[str]:
+        return self.bootstrap_servers.split(",")
+
+    def display(self) -> dict[str, Any]:
+        """Settings as printable data: secrets masked, passwords removed from URLs."""
+        shown = self.model_dump(mode="json")
+        for name, value in shown.items():
+            if isinstance(value, str) and "://" in value and "@" in value:
+                shown[name] = make_url(value).render_as_string(hide_password=True)
+        return shown
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display()!r})"
+
+    __str__ = __repr__
+
+
+class IngestSettings(CommonSettings):
+    """The ingest service: HTTP API, inbound topic consumer, ISO 20022 import."""
+
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = Field(default=8080, ge=0, le=65535)
+    ingest_api_tokens: list[SecretStr] = Field(default_factory=list)
+    ingest_hmac_keys: list[SecretStr] = Field(default_factory=list)
+    ingest_max_batch_events: int = Field(default=5000, ge=1)
+    ingest_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    ingest_publish_timeout_s: float = Field(default=10.0, gt=0)
+    ingest_dedupe_window: int = Field(default=1_000_000, ge=0)
+
+
+class DetectorSettings(CommonSettings):
+    """The arrears detector (a Faust worker)."""
+
+    detector_app_id: str = "nazorg-arrears-detector"
+    detector_web_host: str = "127.0.0.1"
+    detector_web_port: int = Field(default=6066, ge=0, le=65535)
+    detector_data_dir: str = "var/detector"
+    detector_store: str = "memory://"
+
+
+class InterventionSettings(CommonSettings):
+    """The intervention service (a Faust worker writing SQL and the outcome topic)."""
+
+    intervention_app_id: str = "nazorg-intervention"
+    intervention_web_host: str = "127.0.0.1"
+    intervention_web_port: int = Field(default=6067, ge=0, le=65535)
+    intervention_data_dir: str = "var/intervention"
+    database_url: SecretStr = SecretStr("sqlite:///var/nazorg.db")
+    database_schema: str | None = None
+    study_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key that pseudonymises client ids on the outcome topic",
+    )
+    experiment_key: str = "sofie-pilot-2026"
+
+    @field_validator("study_key")
+    @classmethod
+    def _study_key_strong(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("set NAZORG_STUDY_KEY to a secret of at least 16 characters")
+        return value
+
+    def display(self) -> dict[str, Any]:
+        shown = super().display()
+        shown["database_url"] = make_url(self.database_url.get_secret_value()).render_as_string(
+            hide_password=True
+        )
+        return shown

@@ -1,0 +1,33 @@
+"""A bounded memory of what ingest already published, for reporting duplicates.
+
+It is a best-effort first line: the window is bounded and lost on restart, so the detector dedupes
+again by event id. Only acknowledged events are remembered, so a failed publish can be retried.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+
+class DedupeWindow:
+    """The last ``capacity`` keys seen, oldest forgotten first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._keys: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def seen(self, keys: Iterable[str]) -> bool:
+        return any(key in self._keys for key in keys)
+
+    def remember(self, keys: Iterable[str]) -> None:
+        if self._capacity == 0:
+            return
+        for key in keys:
+            self._keys[key] = None
+            self._keys.move_to_end(key)
+        while len(self._keys) > self._capacity:
+            self._keys.popitem(last=False)
