@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-unit lint format broker schemas clean help
+.PHONY: venv demo test test-unit lint format broker schemas bench bench-quick clean help
 
 help:
-	@echo "make demo | test | lint | broker | schemas | clean"
+	@echo "make demo | test | lint | bench | bench-quick | broker | schemas | clean"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ lint: venv
 format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: venv
+	$(BIN)/python -m bench.run
+
+bench-quick: venv
+	$(BIN)/python -m bench.run --quick
 
 broker: venv
 	$(BIN)/nazorg broker

@@ -1,0 +1,82 @@
+"""``make bench`` / ``make bench-quick``: run the benchmarks, print and record the figures.
+
+Writes ``bench/results/<date>.json`` and the table in ``docs/performance.md`` (between the
+``<!-- bench:start -->`` / ``<!-- bench:end -->`` markers). Never run as a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import ingest_http
+from bench.common import Result, dump, environment
+from services.common.broker import running_broker
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _table(results: list[Result], env: dict[str, object]) -> str:
+    lines = [
+        f"Measured {env['measured_at']} on {env['cpus']} CPUs, Python {env['python']}.",
+        "",
+        "| benchmark | subject | anchor | ratio | goal | met |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        anchor = f"{r.anchor:,.0f} {r.unit} ({r.anchor_name})" if r.anchor else ""
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        met = {True: "yes", False: "**no**", None: ""}[r.met]
+        lines.append(
+            f"| {r.name} | {r.subject:,.0f} {r.unit} | {anchor} | {ratio} | {r.goal} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def _write_docs(table: str) -> None:
+    path = ROOT / "docs" / "performance.md"
+    text = path.read_text() if path.exists() else f"# Performance\n\n{START}\n{END}\n"
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    path.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    args = parser.parse_args()
+    loans = 1_000 if args.quick else 10_000
+    env = environment()
+    print(f"environment: {env}", flush=True)
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp, running_broker(log=Path(tmp) / "broker.log") as b:
+        runs: list[tuple[str, Callable[[], Result]]] = [
+            ("ingest", lambda: ingest_http.run(b.bootstrap, Path(tmp), loans=loans)),
+        ]
+        for name, run in runs:
+            print(f"running {name} ...", flush=True)
+            result = run()
+            results.append(result)
+            print(f"  {result.to_json()}", flush=True)
+    table = _table(results, env)
+    print("\n" + table)
+    out = (
+        ROOT
+        / "bench"
+        / "results"
+        / f"{datetime.now(UTC):%Y-%m-%d}{'-quick' if args.quick else ''}.json"
+    )
+    out.write_text(dump(results, env))
+    if not args.quick:
+        _write_docs(table)
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
