@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import click
 
@@ -96,11 +97,24 @@ def db_upgrade() -> None:
 @main.group(invoke_without_command=True)
 @click.pass_context
 def ingest(ctx: click.Context) -> None:
-    """Run the ingest HTTP API (POST /v1/events)."""
+    """Run ingest: the HTTP API (POST /v1/events) and the inbound topic consumer."""
     if ctx.invoked_subcommand is None:
         from services.ingest.server import serve
 
         serve()
+
+
+@ingest.command("openapi")
+@click.option("--check", is_flag=True, help="Write nothing; fail when the file is stale.")
+def ingest_openapi(check: bool) -> None:
+    """Write the ingest API's OpenAPI document to docs/openapi/ingest.json (or check it)."""
+    from services.ingest.api import openapi_document
+    from services.ingest.openapi_doc import DOC_PATH, sync
+
+    changed = sync(openapi_document(), check=check)
+    if check and changed:
+        raise click.ClickException(f"{DOC_PATH} is stale; run `nazorg ingest openapi`")
+    click.echo(f"{DOC_PATH} is up to date" if check or not changed else f"wrote {DOC_PATH}")
 
 
 @main.group(invoke_without_command=True)
@@ -111,6 +125,36 @@ def detector(ctx: click.Context) -> None:
         from services.arrears_detector.app import run_worker
 
         run_worker()
+
+
+@detector.command("replay")
+@click.option(
+    "--signals-out",
+    type=click.File("wb"),
+    default="-",
+    help="Where to write the signals as NDJSON (default: stdout).",
+)
+@click.option(
+    "--ledgers-out",
+    type=click.File("w"),
+    default=None,
+    help="Also write the final ledgers (the Faust table's contents) as JSON.",
+)
+def detector_replay(signals_out: BinaryIO, ledgers_out: TextIO | None) -> None:
+    """Rebuild every ledger from payments.events.v1 without Faust and write the signals."""
+    from services.arrears_detector.shell_replay import replay
+    from services.common.settings import DetectorSettings
+
+    result = replay(DetectorSettings())
+    for line in result.signals:
+        signals_out.write(line + b"\n")
+    if ledgers_out is not None:
+        json.dump(result.ledgers, ledgers_out, sort_keys=True)
+    click.echo(
+        f"replayed {result.events} events: {len(result.ledgers)} ledgers, "
+        f"{len(result.signals)} signals, {result.errors} errors",
+        err=True,
+    )
 
 
 @main.group(invoke_without_command=True)

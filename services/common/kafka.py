@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -121,27 +121,42 @@ def partitions_for(settings: CommonSettings, topic: str) -> list[int]:
         consumer.close()
 
 
-def read_topic(
-    settings: CommonSettings, topic: str, timeout_s: float = 5.0
-) -> list[ConsumerRecord]:
-    """Every record currently on a topic, read without a consumer group (tests, demo, tools)."""
-    consumer = KafkaConsumer(
-        enable_auto_commit=False, consumer_timeout_ms=500, **client_kwargs(settings)
-    )
+def iter_to_end(
+    settings: CommonSettings, topic: str, timeout_s: float = 30.0, **overrides: Any
+) -> Iterator[ConsumerRecord]:
+    """Every record of a topic up to its end as first seen, without a consumer group.
+
+    "The end" is the high watermark of each partition's first fetch response, not the broker's
+    ListOffsets answer: Tansu 0.6 answers ListOffsets(latest) with the last batch's base offset
+    plus one (docs/decisions/0007-end-offsets.md). Raises TimeoutError if the end is not reached.
+    """
+    consumer = KafkaConsumer(enable_auto_commit=False, **{**client_kwargs(settings), **overrides})
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         if not partitions:
-            return []
+            return
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        records: list[ConsumerRecord] = []
+        end: dict[TopicPartition, int] = {}
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and any(
-            consumer.position(tp) < end[tp] for tp in partitions
-        ):
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(batch)
-        return records
+        while len(end) < len(partitions) or any(consumer.position(tp) < end[tp] for tp in end):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"did not reach the end of {topic} in {timeout_s}s")
+            batches = consumer.poll(timeout_ms=200)
+            for tp in partitions:
+                highwater = consumer.highwater(tp)
+                if tp not in end and highwater is not None:
+                    end[tp] = highwater
+            for tp, records in batches.items():
+                for record in records:
+                    if tp not in end or record.offset < end[tp]:
+                        yield record
     finally:
         consumer.close()
+
+
+def read_topic(
+    settings: CommonSettings, topic: str, timeout_s: float = 30.0
+) -> list[ConsumerRecord]:
+    """Every record currently on a topic (tests, demo, tools)."""
+    return list(iter_to_end(settings, topic, timeout_s))

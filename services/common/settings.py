@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 
 from schemas import topics
 
+MIN_SECRET_LENGTH = 16
+
 
 class CommonSettings(BaseSettings):
     """What every service is told: where Kafka is, the topic names, logging."""
@@ -83,6 +85,26 @@ class IngestSettings(CommonSettings):
     ingest_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     ingest_publish_timeout_s: float = Field(default=10.0, gt=0)
     ingest_dedupe_window: int = Field(default=1_000_000, ge=0)
+    ingest_hmac_max_skew_s: int = Field(default=300, ge=1, le=3600)
+    """A signed request's timestamp may differ this much from our clock (replay window)."""
+    ingest_inbound_enabled: bool = True
+    """Consume ``topic_inbound`` in a background thread next to the HTTP server."""
+    ingest_inbound_group_id: str = Field(default="nazorg-ingest-inbound", min_length=1)
+    ingest_inbound_max_records: int = Field(default=500, ge=1, le=10_000)
+    """Records per poll; one poll is validated, published and committed as one batch."""
+    ingest_inbound_poll_timeout_s: float = Field(default=0.5, gt=0, le=10)
+    ingest_inbound_retry_backoff_s: float = Field(default=1.0, gt=0, le=60)
+    """Pause before a batch whose publish failed is tried again (doubled up to 30 s)."""
+    ingest_dlq_max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=768 * 1024)
+    """Larger payloads are cut in the dead letter (it names the source offset of the original),
+    so one huge bad record cannot block the consumer with a record the broker refuses."""
+
+    @field_validator("ingest_api_tokens", "ingest_hmac_keys")
+    @classmethod
+    def _strong_secrets(cls, values: list[SecretStr]) -> list[SecretStr]:
+        if any(len(value.get_secret_value()) < MIN_SECRET_LENGTH for value in values):
+            raise ValueError(f"every token and key needs at least {MIN_SECRET_LENGTH} characters")
+        return values
 
 
 class DetectorSettings(CommonSettings):

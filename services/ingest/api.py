@@ -1,49 +1,69 @@
 """The ingest HTTP API: ``POST /v1/events`` plus health, readiness and metrics.
 
-Order of checks: size (413) → authentication (401) → content type (415) → JSON (400) → batch
-count (413) → per-event validation and dedupe → publish with acks → 200 with each event's fate.
-Publishing is serialised by a lock so that a duplicate can never be reported for an event whose
-first copy is still in flight (and might yet fail).
+Order of checks: bearer token (401, before the body is read) → size (413) → signature (401) →
+content type (415) → JSON (400) → batch count (413) → per-event validation and dedupe → publish
+with acks (503 unless every accepted event is acknowledged) → 200 with each event's fate.
+Every non-2xx answer is an ``ErrorResponse`` that echoes nothing of the request.
 """
 
 from __future__ import annotations
 
-import threading
+import logging
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from schemas.codec import encode
 from schemas.ingest_api import ErrorResponse, IngestResponse
-from schemas.payments import PAYMENT_EVENT_ADAPTER
 from services.common.metrics import CONTENT_TYPE_LATEST, render
 from services.common.settings import IngestSettings
 from services.ingest import metrics
-from services.ingest.auth import authorised
+from services.ingest.auth import AuthResult, check_bearer, check_signature, offers_signature
 from services.ingest.batch import BodyNotJsonError, Item, split_json_array, split_ndjson
 from services.ingest.dedupe import DedupeWindow
-from services.ingest.intake import Assessment, assess
-from services.ingest.publisher import Publisher, PublishError
+from services.ingest.openapi_doc import customise_openapi, post_events_doc
+from services.ingest.pipeline import IngestPipeline
+from services.ingest.publisher import Outgoing, PublishError
 
-JSON_TYPES = {"application/json"}
-NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
+log = logging.getLogger(__name__)
+
+JSON_TYPES: Final = frozenset({"application/json"})
+NDJSON_TYPES: Final = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
+MAX_DETAIL: Final = 2048
+RETRY_AFTER_S: Final = "5"
 
 
 class BodyTooLargeError(Exception):
     """The body exceeds the configured byte limit."""
 
 
-def _error(status: int, error: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        ErrorResponse(error=error, detail=detail).model_dump(mode="json"), status_code=status
-    )
+class RequestRefusedError(Exception):
+    """A request answered with an ``ErrorResponse``."""
+
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+
+def error_response(
+    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A non-2xx answer; ``detail`` is cut to the contract's 2,048 characters."""
+    if len(detail) > MAX_DETAIL:
+        detail = detail[: MAX_DETAIL - 1] + "…"
+    body = encode(ErrorResponse(error=error, detail=detail))
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 async def _read_bounded(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLargeError
     chunks: list[bytes] = []
     size = 0
@@ -55,96 +75,159 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _request_body_doc() -> dict[str, Any]:
-    batch = {"type": "array", "items": PAYMENT_EVENT_ADAPTER.json_schema(mode="validation")}
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": batch},
-                "application/x-ndjson": {"schema": {"type": "string"}},
-            },
-        },
-        "responses": {
-            "401": {"description": "no valid bearer token or signature"},
-            "413": {"description": "body or batch over the configured limit"},
-            "415": {"description": "content type is not JSON or NDJSON"},
-            "400": {"description": "body is not JSON at all"},
-            "503": {"description": "broker unreachable; nothing was acknowledged"},
-        },
-    }
+def _refuse_unauthenticated(result: AuthResult) -> None:
+    if result is not AuthResult.OK:
+        metrics.AUTH_FAILURES.labels(reason=result.value).inc()
+        raise RequestRefusedError(401, "unauthorized", result.detail)
 
 
-def create_app(settings: IngestSettings, publisher: Publisher) -> FastAPI:
-    """The ASGI app around a publisher; the caller owns the publisher's lifetime."""
+def _split(media_type: str, body: bytes) -> list[Item]:
+    try:
+        if media_type in JSON_TYPES:
+            return split_json_array(body)
+        if media_type in NDJSON_TYPES:
+            return split_ndjson(body)
+    except BodyNotJsonError as exc:
+        raise RequestRefusedError(400, "invalid_json", str(exc)) from None
+    raise RequestRefusedError(
+        415, "unsupported_media_type", "use application/json (an array) or application/x-ndjson"
+    )
+
+
+def create_app(
+    settings: IngestSettings,
+    pipeline: IngestPipeline,
+    *,
+    alive: Callable[[], bool] = lambda: True,
+) -> FastAPI:
+    """The ASGI app around a pipeline; the caller owns the pipeline's publisher.
+
+    ``alive`` is the liveness of the rest of the process (the inbound consumer thread).
+    """
     app = FastAPI(
         title="nazorg ingest",
         version="1.0.0",
-        description="Payment events from the bank's payment pipeline into nazorg.",
+        description=(
+            "Payment events from the bank's payment pipeline into nazorg. A 200 is sent only "
+            "after the broker acknowledged every accepted event; on 503 nothing was "
+            "acknowledged and the whole batch must be sent again (duplicates are reported "
+            "as such, never published twice within the dedupe window)."
+        ),
     )
-    window = DedupeWindow(settings.ingest_dedupe_window)
-    publish_lock = threading.Lock()
+    customise_openapi(app)
 
-    def decide_and_publish(items: list[Item]) -> Assessment:
-        with publish_lock:
-            assessment = assess(items, window)
-            if assessment.to_publish:
-                started = time.perf_counter()
-                publisher.publish(assessment.to_publish)
-                metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
-                window.remember(assessment.keys)
-            return assessment
-
-    @app.post(
-        "/v1/events",
-        response_model=IngestResponse,
-        openapi_extra=_request_body_doc(),
-        summary="Submit a batch of payment events",
-    )
-    async def post_events(request: Request) -> Response:
+    async def accept(request: Request) -> list[Item]:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        bearer = check_bearer(headers, settings.ingest_api_tokens)
+        if bearer is None and not offers_signature(headers):
+            _refuse_unauthenticated(AuthResult.MISSING)
+        if bearer is not None:
+            _refuse_unauthenticated(bearer)
         try:
             body = await _read_bounded(request, settings.ingest_max_body_bytes)
         except BodyTooLargeError:
-            return _error(413, "body_too_large", f"limit is {settings.ingest_max_body_bytes} bytes")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        if not authorised(
-            headers, body, settings.ingest_api_tokens, settings.ingest_hmac_keys, time.time()
-        ):
-            return _error(401, "unauthorised", "a valid bearer token or body signature is needed")
+            limit = settings.ingest_max_body_bytes
+            raise RequestRefusedError(413, "payload_too_large", f"limit is {limit} bytes") from None
+        if bearer is None:
+            _refuse_unauthenticated(
+                check_signature(
+                    headers,
+                    body,
+                    settings.ingest_hmac_keys,
+                    time.time(),
+                    settings.ingest_hmac_max_skew_s,
+                )
+            )
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        try:
-            if media_type in JSON_TYPES:
-                items = split_json_array(body)
-            elif media_type in NDJSON_TYPES:
-                items = split_ndjson(body)
-            else:
-                return _error(415, "unsupported_media_type", "use application/json or x-ndjson")
-        except BodyNotJsonError as exc:
-            return _error(400, "body_not_json", str(exc))
+        items = _split(media_type, body)
         if len(items) > settings.ingest_max_batch_events:
-            return _error(413, "batch_too_large", f"limit is {settings.ingest_max_batch_events}")
-        metrics.BATCH_EVENTS.observe(len(items))
+            limit = settings.ingest_max_batch_events
+            raise RequestRefusedError(413, "batch_too_large", f"limit is {limit} events")
+        return items
+
+    @app.post("/v1/events", **post_events_doc())
+    async def post_events(request: Request) -> Response:
         try:
-            assessment = await run_in_threadpool(decide_and_publish, items)
-        except PublishError as exc:
-            metrics.PUBLISH_FAILURES.inc()
-            return _error(503, "broker_unavailable", f"{exc}; retry the whole batch")
-        response = IngestResponse.from_results(assessment.results)
-        metrics.record(assessment)
-        return JSONResponse(response.model_dump(mode="json"), status_code=200)
+            items = await accept(request)
+        except RequestRefusedError as refused:
+            metrics.REQUESTS.labels(outcome=refused.error).inc()
+            return error_response(refused.status, refused.error, refused.detail)
+        try:
+            assessment = await run_in_threadpool(pipeline.submit, items, "http")
+        except PublishError:
+            metrics.REQUESTS.labels(outcome="broker_unavailable").inc()
+            return error_response(
+                503,
+                "broker_unavailable",
+                "the broker did not acknowledge the batch; send the whole batch again",
+                headers={"Retry-After": RETRY_AFTER_S},
+            )
+        metrics.REQUESTS.labels(outcome="ok").inc()
+        answer = IngestResponse.from_results(assessment.results)
+        return Response(encode(answer), status_code=200, media_type="application/json")
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get(
+        "/healthz",
+        summary="Liveness",
+        operation_id="healthz",
+        response_model=dict[str, str],
+        responses={503: {"description": "The inbound consumer thread has stopped"}},
+    )
+    async def healthz() -> Response:
+        """200 while the process can do its work (including the inbound consumer, if on)."""
+        ok = alive()
+        body = b'{"status":"ok"}' if ok else b'{"status":"inbound consumer stopped"}'
+        return Response(body, status_code=200 if ok else 503, media_type="application/json")
 
-    @app.get("/readyz", include_in_schema=False)
+    @app.get(
+        "/readyz",
+        summary="Readiness",
+        operation_id="readyz",
+        response_model=dict[str, bool],
+        responses={503: {"description": "The broker is not reachable"}},
+    )
     async def readyz() -> Response:
-        ready = await run_in_threadpool(publisher.reachable)
+        """200 while the broker is reachable; 503 otherwise (posts would get 503 too)."""
+        ready = await run_in_threadpool(pipeline.reachable)
         metrics.READY.labels(service="ingest").set(1 if ready else 0)
-        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+        body = b'{"ready":true}' if ready else b'{"ready":false}'
+        return Response(body, status_code=200 if ready else 503, media_type="application/json")
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get(
+        "/metrics", summary="Prometheus metrics", operation_id="metrics", response_class=Response
+    )
     async def prometheus_metrics() -> Response:
         return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))
+        metrics.REQUESTS.labels(outcome="internal_error").inc()
+        return error_response(
+            500, "internal_error", "an unexpected error; send the whole batch again"
+        )
+
     return app
+
+
+class _NoBroker:
+    """A sink for building the document only: it never publishes."""
+
+    def publish(self, records: Sequence[Outgoing]) -> None:
+        raise PublishError("no broker: this app only describes the API")
+
+    def reachable(self, timeout: float = 1.0) -> bool:
+        return False
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, built without settings from the environment or a broker."""
+    settings = IngestSettings.model_construct()
+    pipeline = IngestPipeline(
+        _NoBroker(),
+        DedupeWindow(0),
+        inbound_topic=settings.topic_inbound,
+        dlq_topic=settings.topic_dlq,
+        dlq_max_payload_bytes=settings.ingest_dlq_max_payload_bytes,
+    )
+    return create_app(settings, pipeline).openapi()

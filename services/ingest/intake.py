@@ -1,108 +1,153 @@
-"""Deciding each event's fate: rejected (with field and reason), duplicate, or to be published.
+"""Deciding each item's fate: rejected (with field and reason), duplicate, or to be published.
 
-Pure apart from the dedupe window it is handed; the HTTP and Kafka shells share it, so every input
-path validates the same way.
+Pure apart from the dedupe window it reads (it never writes it: only acknowledged events are
+remembered, by the pipeline). Every input path (HTTP, Kafka, ISO 20022) goes through ``assess``,
+so every path validates and dedupes the same way. It never raises on any item: whatever a
+client sends ends as exactly one verdict.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Final
 
 from pydantic import ValidationError
 
 from schemas.codec import encode
-from schemas.ingest_api import FieldError, IngestResult
+from schemas.ingest_api import IngestResult
 from schemas.payments import PAYMENT_EVENT_ADAPTER, PaymentEvent
+from schemas.sepa import ReasonCategory
+from schemas.topics import partition_key
 from services.ingest.batch import Item
 from services.ingest.dedupe import DedupeWindow
 from services.ingest.publisher import Outgoing
+from services.ingest.rejections import (
+    claimed_type,
+    event_errors,
+    rejection_reason,
+    whole_event_error,
+)
+
+INVALID_JSON: Final = "invalid_json"
+"""Rejection reason of an item that is not JSON at all."""
+_IDENTIFIER: Final = re.compile(r"[!-~]{1,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The fate of one item, with what publishing it takes when it is accepted."""
+
+    result: IngestResult
+    event_type: str
+    """A known event type, or ``unknown`` for a rejection that names none (metric label)."""
+    reason: str = ""
+    """Why it was rejected (``invalid_json`` or the first validation error type); a label."""
+    outgoing: Outgoing | None = None
+    """The canonical record to publish; set exactly for accepted items."""
+    keys: tuple[str, ...] = ()
+    """Dedupe keys to remember once ``outgoing`` is acknowledged."""
+    unknown_reason_code: bool = False
+    """Accepted with a SEPA reason code we hold no rule for (category ``unknown``)."""
 
 
 @dataclass(slots=True)
 class Assessment:
-    """The fate of every item, and what must be published for the accepted ones."""
+    """The verdict on every item of a batch, in batch order."""
 
-    results: list[IngestResult] = field(default_factory=list)
-    to_publish: list[Outgoing] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
-    accepted_types: list[str] = field(default_factory=list)
-    rejections: list[str] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[IngestResult]:
+        return [verdict.result for verdict in self.verdicts]
+
+    @property
+    def accepted(self) -> list[Verdict]:
+        return [verdict for verdict in self.verdicts if verdict.outgoing is not None]
+
+    @property
+    def to_publish(self) -> list[Outgoing]:
+        return [verdict.outgoing for verdict in self.verdicts if verdict.outgoing is not None]
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for verdict in self.accepted for key in verdict.keys]
+
+    @property
+    def accepted_types(self) -> list[str]:
+        return [verdict.event_type for verdict in self.accepted]
+
+    @property
+    def rejections(self) -> list[str]:
+        return [v.reason for v in self.verdicts if v.result.status == "rejected"]
 
 
-def dedupe_keys(event: PaymentEvent) -> list[str]:
+def dedupe_keys(event: PaymentEvent) -> tuple[str, ...]:
     """The event id, plus end-to-end id with the bank's entry reference where both exist."""
     keys = [f"id:{event.id}"]
-    data = event.data
-    end_to_end = getattr(data, "end_to_end_id", None)
-    reference = getattr(data, "bank_reference", None)
+    end_to_end = getattr(event.data, "end_to_end_id", None)
+    reference = getattr(event.data, "bank_reference", None)
     if end_to_end and reference:
         keys.append(f"ref:{event.type}:{end_to_end}:{reference}")
-    return keys
+    return tuple(keys)
 
 
 def routing_key(event: PaymentEvent) -> bytes | None:
     """Loan events are keyed by loan id; the end-of-day tick goes to every partition (None)."""
-    loan_id = getattr(event.data, "loan_id", None)
-    return loan_id.encode("utf-8") if loan_id is not None else None
+    return partition_key(event)
 
 
-def field_errors(exc: ValidationError, value: Any) -> list[FieldError]:
-    """Pydantic errors as dotted field paths, without the union tag pydantic inserts."""
-    tag = value.get("type") if isinstance(value, dict) else None
-    errors: list[FieldError] = []
-    for error in exc.errors(include_url=False, include_input=False):
-        loc = [str(part) for part in error["loc"]]
-        if loc and tag is not None and loc[0] == str(tag):
-            loc = loc[1:]
-        errors.append(FieldError(loc=".".join(loc) or "$", msg=error["msg"]))
-    return errors
+def readable_id(value: object) -> str | None:
+    """The ``id`` of a rejected item when it is a well-formed identifier, for the answer."""
+    candidate = value.get("id") if isinstance(value, dict) else None
+    if isinstance(candidate, str) and _IDENTIFIER.fullmatch(candidate):
+        return candidate
+    return None
 
 
-def rejection_reason(exc: ValidationError) -> str:
-    """A bounded label for metrics: pydantic's error type of the first error."""
-    return str(exc.errors(include_url=False)[0]["type"])
+def _has_unknown_reason_code(event: PaymentEvent) -> bool:
+    return getattr(event.data, "reason_category", None) == ReasonCategory.UNKNOWN
+
+
+def judge(item: Item, window: DedupeWindow, batch_keys: set[str]) -> Verdict:
+    """The verdict on one item given what was published before and earlier in its batch."""
+    if item.error is not None:
+        result = IngestResult(
+            index=item.index, status="rejected", errors=(whole_event_error(item.error),)
+        )
+        return Verdict(result=result, event_type="unknown", reason=INVALID_JSON)
+    try:
+        event = PAYMENT_EVENT_ADAPTER.validate_python(item.value)
+    except ValidationError as exc:
+        result = IngestResult(
+            index=item.index,
+            event_id=readable_id(item.value),
+            status="rejected",
+            errors=event_errors(exc),
+        )
+        return Verdict(
+            result=result, event_type=claimed_type(item.value), reason=rejection_reason(exc)
+        )
+    keys = dedupe_keys(event)
+    if window.seen(keys) or not batch_keys.isdisjoint(keys):
+        result = IngestResult(index=item.index, event_id=event.id, status="duplicate")
+        return Verdict(result=result, event_type=event.type)
+    return Verdict(
+        result=IngestResult(index=item.index, event_id=event.id, status="accepted"),
+        event_type=event.type,
+        outgoing=Outgoing(key=routing_key(event), value=encode(event)),
+        keys=keys,
+        unknown_reason_code=_has_unknown_reason_code(event),
+    )
 
 
 def assess(items: Sequence[Item], window: DedupeWindow) -> Assessment:
-    """Validate and dedupe a batch; duplicates inside the batch count as duplicates too."""
+    """Validate and dedupe a batch; a repeat inside the batch is a duplicate too."""
     out = Assessment()
     batch_keys: set[str] = set()
     for item in items:
-        if item.error is not None:
-            out.results.append(
-                IngestResult(
-                    index=item.index,
-                    status="rejected",
-                    errors=[FieldError(loc="$", msg=item.error)],
-                )
-            )
-            out.rejections.append("json_invalid")
-            continue
-        try:
-            event = PAYMENT_EVENT_ADAPTER.validate_python(item.value)
-        except ValidationError as exc:
-            event_id = item.value.get("id") if isinstance(item.value, dict) else None
-            out.results.append(
-                IngestResult(
-                    index=item.index,
-                    event_id=event_id if isinstance(event_id, str) else None,
-                    status="rejected",
-                    errors=field_errors(exc, item.value),
-                )
-            )
-            out.rejections.append(rejection_reason(exc))
-            continue
-        keys = dedupe_keys(event)
-        if window.seen(keys) or any(key in batch_keys for key in keys):
-            out.results.append(
-                IngestResult(index=item.index, event_id=event.id, status="duplicate")
-            )
-            continue
-        batch_keys.update(keys)
-        out.keys.extend(keys)
-        out.accepted_types.append(event.type)
-        out.to_publish.append(Outgoing(key=routing_key(event), value=encode(event)))
-        out.results.append(IngestResult(index=item.index, event_id=event.id, status="accepted"))
+        verdict = judge(item, window, batch_keys)
+        batch_keys.update(verdict.keys)
+        out.verdicts.append(verdict)
     return out

@@ -1,40 +1,107 @@
-"""Ingest's metrics: what was received and what became of it. Labels are bounded enums."""
+"""Ingest's metrics: what was received and what became of it.
+
+Labels are bounded: ``input`` ∈ http | kafka | iso20022, ``type`` ∈ the event types or
+``unknown``, ``status`` ∈ accepted | duplicate | rejected, ``reason`` ∈ ``invalid_json`` or a
+validation error type. Never a client, loan or event id.
+
+Items are counted once their batch is settled (answered 2xx, or published and about to be
+committed), so for every input at any scrape:
+``received == sum(events by status)`` and, for kafka, ``rejected == dead letters``.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-from services.common.metrics import READY
+from services.common.metrics import EVENTS_CONSUMED, READY
 from services.ingest.intake import Assessment
 
-__all__ = ["BATCH_EVENTS", "EVENTS", "PUBLISH_FAILURES", "PUBLISH_SECONDS", "READY", "record"]
+__all__ = [
+    "AUTH_FAILURES",
+    "BATCH_EVENTS",
+    "DEAD_LETTERS",
+    "EVENTS",
+    "EVENTS_CONSUMED",
+    "INBOUND_BATCHES",
+    "INBOUND_RUNNING",
+    "PUBLISH_FAILURES",
+    "PUBLISH_SECONDS",
+    "READY",
+    "RECEIVED",
+    "REQUESTS",
+    "UNKNOWN_REASON_CODES",
+    "record",
+]
 
+RECEIVED = Counter(
+    "nazorg_ingest_received_total",
+    "Items in settled batches (answered 2xx, or published before the offset commit), by input",
+    ["input"],
+)
 EVENTS = Counter(
     "nazorg_ingest_events_total",
-    "Events received by ingest, by input, event type and fate",
+    "Items in settled batches by input, event type, fate and rejection reason",
     ["input", "type", "status", "reason"],
+)
+DEAD_LETTERS = Counter(
+    "nazorg_ingest_dead_letters_total",
+    "Records written to the dead-letter topic, by input and reason",
+    ["input", "reason"],
+)
+UNKNOWN_REASON_CODES = Counter(
+    "nazorg_ingest_unknown_reason_codes_total",
+    "Accepted events whose SEPA reason code has no rule (category unknown), by event type",
+    ["type"],
 )
 PUBLISH_SECONDS = Histogram(
     "nazorg_ingest_publish_seconds",
     "Time from the first send of a batch until the broker acknowledged all of it",
+    ["input"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 PUBLISH_FAILURES = Counter(
-    "nazorg_ingest_publish_failures_total", "Batches answered 503 because the broker failed"
+    "nazorg_ingest_publish_failures_total",
+    "Batches the broker did not fully acknowledge (HTTP 503, or a Kafka batch retried)",
+    ["input"],
 )
 BATCH_EVENTS = Histogram(
     "nazorg_ingest_batch_events",
-    "Events per submitted batch",
+    "Items per settled batch",
+    ["input"],
     buckets=(1, 10, 50, 100, 500, 1000, 5000),
+)
+REQUESTS = Counter(
+    "nazorg_ingest_http_requests_total",
+    "POST /v1/events requests by outcome (ok or the error code of the answer)",
+    ["outcome"],
+)
+AUTH_FAILURES = Counter(
+    "nazorg_ingest_auth_failures_total",
+    "Requests refused with 401, by why",
+    ["reason"],
+)
+INBOUND_BATCHES = Counter(
+    "nazorg_ingest_inbound_batches_total",
+    "Polled batches of the inbound consumer by outcome "
+    "(committed, publish_failed, commit_failed, error)",
+    ["outcome"],
+)
+INBOUND_RUNNING = Gauge(
+    "nazorg_ingest_inbound_running", "1 while the inbound consumer thread is running"
 )
 
 
 def record(assessment: Assessment, source: str = "http") -> None:
-    """Count every event of an assessed batch under its fate."""
-    for event_type in assessment.accepted_types:
-        EVENTS.labels(input=source, type=event_type, status="accepted", reason="").inc()
-    for reason in assessment.rejections:
-        EVENTS.labels(input=source, type="", status="rejected", reason=reason).inc()
-    duplicates = sum(1 for r in assessment.results if r.status == "duplicate")
-    if duplicates:
-        EVENTS.labels(input=source, type="", status="duplicate", reason="").inc(duplicates)
+    """Count every item of a settled batch under its fate."""
+    verdicts = assessment.verdicts
+    RECEIVED.labels(input=source).inc(len(verdicts))
+    BATCH_EVENTS.labels(input=source).observe(len(verdicts))
+    for verdict in verdicts:
+        EVENTS.labels(
+            input=source,
+            type=verdict.event_type,
+            status=verdict.result.status,
+            reason=verdict.reason,
+        ).inc()
+        if verdict.unknown_reason_code:
+            UNKNOWN_REASON_CODES.labels(type=verdict.event_type).inc()

@@ -55,13 +55,13 @@ def test_secrets_are_masked_in_display_repr_and_str(monkeypatch: pytest.MonkeyPa
 
 
 def test_ingest_tokens_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NAZORG_INGEST_API_TOKENS", '["token-abc-123"]')
-    monkeypatch.setenv("NAZORG_INGEST_HMAC_KEYS", '["hmac-key-789"]')
+    monkeypatch.setenv("NAZORG_INGEST_API_TOKENS", '["token-abc-1234567"]')
+    monkeypatch.setenv("NAZORG_INGEST_HMAC_KEYS", '["hmac-key-789012345"]')
     settings = IngestSettings()
-    assert settings.ingest_api_tokens[0].get_secret_value() == "token-abc-123"
+    assert settings.ingest_api_tokens[0].get_secret_value() == "token-abc-1234567"
     text = json.dumps(settings.display())
-    assert "token-abc-123" not in text
-    assert "hmac-key-789" not in text
+    assert "token-abc-1234567" not in text
+    assert "hmac-key-789012345" not in text
 
 
 def test_settings_command_prints_masked_json(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,3 +71,12 @@ def test_settings_command_prints_masked_json(monkeypatch: pytest.MonkeyPatch) ->
     printed = json.loads(result.output)
     assert printed["study_key"] == "**********"
     assert STUDY_KEY not in result.output
+
+
+@pytest.mark.parametrize("variable", ["NAZORG_INGEST_API_TOKENS", "NAZORG_INGEST_HMAC_KEYS"])
+def test_ingest_refuses_short_tokens_and_keys(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, '["too-short"]')
+    with pytest.raises(ValidationError, match="at least 16"):
+        IngestSettings()
