@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -83,11 +83,20 @@ class Assessment:
         return [v.reason for v in self.verdicts if v.result.status == "rejected"]
 
 
+def _optional_field(event: PaymentEvent, name: str) -> Any:
+    """A payload field only some event types have.
+
+    Read from ``__dict__``: ``getattr`` with a default on a pydantic model goes through its slow
+    missing-attribute path, which cost a quarter of ingest's time per event.
+    """
+    return event.data.__dict__.get(name)
+
+
 def dedupe_keys(event: PaymentEvent) -> tuple[str, ...]:
     """The event id, plus end-to-end id with the bank's entry reference where both exist."""
     keys = [f"id:{event.id}"]
-    end_to_end = getattr(event.data, "end_to_end_id", None)
-    reference = getattr(event.data, "bank_reference", None)
+    end_to_end = _optional_field(event, "end_to_end_id")
+    reference = _optional_field(event, "bank_reference")
     if end_to_end and reference:
         keys.append(f"ref:{event.type}:{end_to_end}:{reference}")
     return tuple(keys)
@@ -107,7 +116,7 @@ def readable_id(value: object) -> str | None:
 
 
 def _has_unknown_reason_code(event: PaymentEvent) -> bool:
-    return getattr(event.data, "reason_category", None) == ReasonCategory.UNKNOWN
+    return bool(_optional_field(event, "reason_category") == ReasonCategory.UNKNOWN)
 
 
 def judge(item: Item, window: DedupeWindow, batch_keys: set[str]) -> Verdict:
