@@ -117,6 +117,39 @@ def ingest_openapi(check: bool) -> None:
     click.echo(f"{DOC_PATH} is up to date" if check or not changed else f"wrote {DOC_PATH}")
 
 
+@ingest.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--mandates",
+    required=True,
+    envvar="NAZORG_INGEST_MANDATES_CSV",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Mandate register CSV with header mandate_id,loan_id,client_id.",
+)
+@click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Per-file limit.")
+@click.option("--dry-run", is_flag=True, help="Parse and map only; publish nothing.")
+def ingest_import(
+    files: tuple[Path, ...], mandates: Path, max_bytes: int | None, dry_run: bool
+) -> None:
+    """Import ISO 20022 camt.054 / pain.002 files; exit 1 when anything was dead-lettered."""
+    from services.ingest.file_import import run_import, summary_lines
+    from services.ingest.iso20022 import DirectoryError
+    from services.ingest.publisher import PublishError
+
+    try:
+        summaries, dead_lettered = run_import(files, mandates, max_bytes=max_bytes, dry_run=dry_run)
+    except DirectoryError as exc:
+        raise click.ClickException(f"mandate register: {exc}") from exc
+    except PublishError as exc:
+        raise click.ClickException(
+            f"the broker did not acknowledge ({exc}); run the import again"
+        ) from exc
+    for line in summary_lines(summaries):
+        click.echo(line)
+    if dead_lettered:
+        sys.exit(1)
+
+
 @main.group(invoke_without_command=True)
 @click.pass_context
 def detector(ctx: click.Context) -> None:
