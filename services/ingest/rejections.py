@@ -1,11 +1,4 @@
-"""Why an event was rejected, as ``FieldError``s that always fit the contract.
-
-Follows ``schemas.errors.field_errors`` (event-relative paths, a missing or unknown ``type``
-reported at ``type``, consequential errors left out) and adds what an API facing arbitrary input
-needs: paths and messages are cut to the contract's limits (an unknown field's name is part of
-its path and can be any length), at most ``MAX_ERRORS`` per event, and the unknown-tag message
-does not echo the offending value the way pydantic's does.
-"""
+"""Why an event was rejected: bounded ``FieldError``s (``schemas.errors``) and metric labels."""
 
 from __future__ import annotations
 
@@ -13,59 +6,36 @@ from typing import Final, get_args
 
 from pydantic import ValidationError
 
-from schemas.ingest_api import WHOLE_EVENT, FieldError
+from schemas.errors import MAX_ERRORS, clip, field_errors, relevant_errors, whole_error
+from schemas.ingest_api import FieldError
 from schemas.payments import PaymentEventType
 
-MAX_ERRORS: Final = 20
-MAX_LOC: Final = 512
-MAX_MSG: Final = 1024
+__all__ = [
+    "EVENT_TYPES",
+    "MAX_ERRORS",
+    "claimed_type",
+    "clip",
+    "event_errors",
+    "rejection_reason",
+    "whole_event_error",
+]
+
 EVENT_TYPES: Final = frozenset(get_args(PaymentEventType))
-
-_TAG_ERRORS: Final = frozenset({"union_tag_invalid", "union_tag_not_found"})
-_CONSEQUENTIAL_ERRORS: Final = frozenset({"default_factory_not_called"})
-_SAFE_MESSAGES: Final = {
-    "union_tag_invalid": "must be one of: " + ", ".join(sorted(EVENT_TYPES)),
-    "union_tag_not_found": "is required: the event type, one of: " + ", ".join(sorted(EVENT_TYPES)),
-}
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def whole_event_error(message: str) -> FieldError:
     """A problem with the item as a whole (not JSON, not an object)."""
-    return FieldError(loc=WHOLE_EVENT, msg=clip(message, MAX_MSG))
+    return whole_error(message)
 
 
 def event_errors(exc: ValidationError) -> tuple[FieldError, ...]:
-    """The errors of a failed event validation, bounded in number and size; never empty."""
-    tagged = exc.title.startswith("tagged-union[")
-    details = [
-        error
-        for error in exc.errors(include_url=False, include_input=False, include_context=False)
-        if error["type"] not in _CONSEQUENTIAL_ERRORS
-    ]
-    errors: list[FieldError] = []
-    for error in details[:MAX_ERRORS]:
-        loc = tuple(error["loc"])
-        if tagged and error["type"] in _TAG_ERRORS and not loc:
-            loc = ("type",)
-        elif tagged and loc:
-            loc = loc[1:]
-        path = ".".join(str(part) for part in loc) or WHOLE_EVENT
-        message = _SAFE_MESSAGES.get(error["type"], error["msg"]) or "is invalid"
-        errors.append(FieldError(loc=clip(path, MAX_LOC), msg=clip(message, MAX_MSG)))
-    if len(details) > MAX_ERRORS:
-        errors.append(whole_event_error(f"and {len(details) - MAX_ERRORS} more errors"))
-    return tuple(errors) or (whole_event_error("is not a valid payment event"),)
+    """The errors of a failed payment-event validation, bounded; never empty."""
+    return field_errors(exc, EVENT_TYPES)
 
 
 def rejection_reason(exc: ValidationError) -> str:
     """A bounded metric label: pydantic's (or our contract's) type of the first error."""
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    relevant = [e for e in errors if e["type"] not in _CONSEQUENTIAL_ERRORS] or errors
+    relevant = relevant_errors(exc) or [dict(e) for e in exc.errors(include_url=False)]
     return str(relevant[0]["type"]) if relevant else "invalid"
 
 
