@@ -5,16 +5,18 @@ The three services run as their own processes against the real broker and Postgr
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
 import pytest
 
-from schemas.codec import decode_outcome
+from schemas.codec import decode_outcome, decode_signal
 from schemas.outcomes import SignalObserved
 from services.common.db import make_engine
 from services.common.kafka import read_topic
-from services.common.settings import CommonSettings
+from services.arrears_detector.shell_replay import replay
+from services.common.settings import CommonSettings, DetectorSettings
 from services.common.stack import LocalStack
 from services.intervention.pseudonym import pseudonymise
 from services.intervention.repository import InterventionRepository
@@ -93,3 +95,27 @@ def test_a_replayed_batch_is_reported_duplicate_and_changes_nothing(
     assert again["accepted"] == 0
     time.sleep(3)
     assert set(outcomes_on_topic(stack_settings)) == set(first)
+
+
+def test_replay_without_faust_equals_the_streaming_run(
+    local_stack: LocalStack, stack_settings: CommonSettings
+) -> None:
+    assert post(local_stack, as_json_array(all_events())).status_code == 200
+    wait_for(stack_settings, len(EXPECTED_SIGNALS), timeout_s=90)
+    streamed = {
+        decode_signal(r.value).id: r.value
+        for r in read_topic(stack_settings, stack_settings.topic_signals)
+    }
+    assert len(streamed) == len(EXPECTED_SIGNALS)
+
+    settings = DetectorSettings.model_validate(stack_settings.model_dump())
+    result = replay(settings)
+    assert result.errors == 0
+    assert result.events == len(read_topic(stack_settings, stack_settings.topic_payment_events))
+    assert {decode_signal(s).id: s for s in result.signals} == streamed
+
+    changelog = f"{local_stack.namespace}-arrears-detector-ledgers-changelog"
+    table: dict[str, object] = {}
+    for record in read_topic(stack_settings, changelog):
+        table[json.loads(record.key)] = json.loads(record.value)
+    assert table == result.ledgers

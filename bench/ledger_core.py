@@ -1,0 +1,326 @@
+"""Throughput and size of the detector's pure core (not a test; run it by hand).
+
+One partition's worth of work: ~10k loans, ~1M payment events in log order plus a
+``business_day_closed`` tick per TARGET2 day. Events are built just before they are
+applied (like a consumer that has just decoded them) and are not kept, so the figures
+include the cache misses of reaching 10k ledgers in log order but not those of a huge
+pre-built event list. Ticks reach only the loans a next-deadline index names.
+
+Prints apply calls/s for the core alone (timer overhead subtracted), log events/s for the
+whole loop (core + index), and the bytes a ledger holds (tracemalloc, second pass) and
+its JSON snapshot size (what the Faust changelog stores).
+
+    .venv/bin/python bench/ledger_core.py [--loans 10000] [--months 50] [--trouble 0.08]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import heapq
+import itertools
+import json
+import random
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+from services.arrears_detector.calendar import (
+    add_months,
+    business_days,
+    grace_deadline,
+    next_business_day,
+)
+from services.arrears_detector.events import (
+    BusinessDayClosed,
+    DirectDebitCollected,
+    DirectDebitRefunded,
+    DirectDebitReturned,
+    DomainEvent,
+    InstalmentDue,
+    PaymentReceived,
+)
+from services.arrears_detector.ledger import LoanLedger, apply, next_deadline
+from services.arrears_detector.policy import DEFAULT_POLICY
+from services.arrears_detector.snapshot import to_snapshot
+
+START = date(2022, 1, 1)
+Row = tuple[date, int, int, DomainEvent]
+
+
+def _settle(d: date) -> date:
+    return grace_deadline(d, 0)  # the first business day on or after d
+
+
+class Loan:
+    """One loan's fixed terms and random stream; ``month(n)`` yields that month's events."""
+
+    def __init__(self, i: int, trouble: float) -> None:
+        self.rnd = random.Random(20261127 * 100_003 + i)
+        self.loan, self.client = f"L{i:07d}", f"C{i:07d}"
+        self.amount = Decimal(self.rnd.randrange(40_000, 250_000)) / 100
+        self.balance = self.amount * 240
+        self.dom = self.rnd.randrange(1, 29)
+        self.trouble = trouble
+
+    def month(self, n: int) -> list[tuple[date, int, DomainEvent]]:
+        loan, client, amount, rnd = self.loan, self.client, self.amount, self.rnd
+        due = _settle(add_months(START.replace(day=self.dom), n))  # debit days are business days
+        inst = f"{loan}-I{n:03d}"
+        self.balance -= amount / 3
+        out: list[tuple[date, int, DomainEvent]] = [
+            (
+                due - timedelta(days=14),
+                0,
+                InstalmentDue(
+                    event_id=f"{inst}-due",
+                    loan_id=loan,
+                    client_id=client,
+                    instalment_id=inst,
+                    due_date=due,
+                    amount=amount,
+                    currency="EUR",
+                    outstanding_balance=self.balance.quantize(Decimal("0.01")),
+                ),
+            )
+        ]
+        e2e = f"{inst}-dd"
+
+        def collected() -> None:
+            out.append(
+                (
+                    due,
+                    1,
+                    DirectDebitCollected(
+                        event_id=f"{e2e}-col",
+                        loan_id=loan,
+                        client_id=client,
+                        end_to_end_id=e2e,
+                        mandate_id="M",
+                        bank_reference=f"{e2e}-b",
+                        booking_date=due,
+                        amount=amount,
+                        currency="EUR",
+                    ),
+                )
+            )
+
+        def paid(day: date) -> None:
+            out.append(
+                (
+                    day,
+                    1,
+                    PaymentReceived(
+                        event_id=f"{inst}-pay",
+                        loan_id=loan,
+                        client_id=client,
+                        bank_reference=f"{inst}-p",
+                        booking_date=day,
+                        amount=amount,
+                        currency="EUR",
+                    ),
+                )
+            )
+
+        fate = rnd.random() / self.trouble * 0.08 if self.trouble else 1.0
+        if fate < 0.03:  # AM04 return two business days later, then a manual payment
+            collected()
+            back = next_business_day(next_business_day(due))
+            out.append(
+                (
+                    back,
+                    1,
+                    DirectDebitReturned(
+                        event_id=f"{e2e}-ret",
+                        loan_id=loan,
+                        client_id=client,
+                        end_to_end_id=e2e,
+                        mandate_id="M",
+                        bank_reference=f"{e2e}-r",
+                        booking_date=back,
+                        amount=amount,
+                        currency="EUR",
+                        reason_code="AM04",
+                        reason_category="retryable",
+                    ),
+                )
+            )
+            paid(_settle(back + timedelta(days=rnd.randrange(3, 20))))
+        elif fate < 0.04:  # MD06 refund six weeks later, paid again a week after
+            collected()
+            back = _settle(due + timedelta(days=42))
+            out.append(
+                (
+                    back,
+                    1,
+                    DirectDebitRefunded(
+                        event_id=f"{e2e}-ref",
+                        loan_id=loan,
+                        client_id=client,
+                        end_to_end_id=e2e,
+                        mandate_id="M",
+                        bank_reference=f"{e2e}-f",
+                        booking_date=back,
+                        amount=amount,
+                        currency="EUR",
+                        reason_code="MD06",
+                        reason_category="retryable",
+                    ),
+                )
+            )
+            paid(_settle(back + timedelta(days=7)))
+        elif fate < 0.08:  # a late transfer, sometimes after the grace deadline
+            paid(_settle(due + timedelta(days=rnd.randrange(1, 25))))
+        else:
+            collected()
+        return out
+
+
+def stream(loans: int, months: int, trouble: float) -> Iterator[DomainEvent]:
+    """The partition's log, in booking order, built month by month as it is consumed."""
+    book = [Loan(i, trouble) for i in range(loans)]
+    heap: list[Row] = []
+    seq = itertools.count()
+    ticked = START - timedelta(days=30)
+    for n in range(months + 3):
+        if n < months:
+            for loan in book:
+                for day, order, event in loan.month(n):
+                    heapq.heappush(heap, (day, order, next(seq), event))
+        # Nothing generated later is dated before the next month's first due event.
+        safe = add_months(START, n + 1) - timedelta(days=15)
+        for day in business_days(ticked + timedelta(days=1), safe):
+            tick = BusinessDayClosed(event_id=f"tick-{day}", business_date=day)
+            heapq.heappush(heap, (day, 2, next(seq), tick))
+        ticked = max(ticked, safe)
+        while heap and heap[0][0] <= safe:
+            yield heapq.heappop(heap)[3]
+
+
+class Result:
+    def __init__(self) -> None:
+        self.ledgers: dict[str, LoanLedger] = {}
+        self.events = self.ticks = self.evaluations = self.signals = 0
+        self.core = self.loop = self.loop_cpu = 0.0
+
+
+def run(events: Iterator[DomainEvent], chunk: int = 4096) -> Result:
+    """Apply ``events`` as one partition would; time the core and the loop separately."""
+    r = Result()
+    ledgers = r.ledgers
+    heap: list[tuple[date, str]] = []
+    indexed: dict[str, date | None] = {}
+    policy = DEFAULT_POLICY
+    clock = time.perf_counter
+    while batch := list(itertools.islice(events, chunk)):  # built outside the timings
+        r.events += len(batch)
+        start, cpu = clock(), time.process_time()
+        for event in batch:
+            if isinstance(event, BusinessDayClosed):
+                r.ticks += 1
+                today = event.business_date
+                while heap and heap[0][0] <= today:
+                    due, loan_id = heapq.heappop(heap)
+                    if indexed.get(loan_id) != due:
+                        continue  # stale heap entry
+                    t = clock()
+                    ledger, out = apply(ledgers[loan_id], event, policy)
+                    r.core += clock() - t
+                    ledgers[loan_id] = ledger
+                    r.evaluations += 1
+                    r.signals += len(out)
+                    _index(heap, indexed, loan_id, next_deadline(ledger, policy), today)
+                continue
+            t = clock()
+            ledger, out = apply(ledgers.get(event.loan_id), event, policy)
+            r.core += clock() - t
+            ledgers[event.loan_id] = ledger
+            r.signals += len(out)
+            _index(heap, indexed, event.loan_id, next_deadline(ledger, policy), None)
+        r.loop += clock() - start
+        r.loop_cpu += time.process_time() - cpu
+    return r
+
+
+def _index(
+    heap: list[tuple[date, str]],
+    indexed: dict[str, date | None],
+    loan_id: str,
+    due: date | None,
+    today: date | None,
+) -> None:
+    if today is not None and due is not None and due <= today:
+        due = today + timedelta(days=1)  # evaluated today already: next tick at the earliest
+    if indexed.get(loan_id) != due:
+        indexed[loan_id] = due
+        if due is not None:
+            heapq.heappush(heap, (due, loan_id))
+
+
+def _timer_overhead(n: int = 200_000) -> float:
+    clock = time.perf_counter
+    acc = 0.0
+    for _ in range(n):
+        t = clock()
+        acc += clock() - t
+    return acc / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--loans", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=50)
+    parser.add_argument(
+        "--trouble",
+        type=float,
+        default=0.08,
+        help="share of instalments with a return, refund or late transfer",
+    )
+    args = parser.parse_args()
+
+    gc.collect()
+    gc.disable()  # measure the core, not the cyclic collector (ledgers hold no cycles)
+    r = run(stream(args.loans, args.months, args.trouble))
+    gc.enable()
+    loan_events = r.events - r.ticks
+    calls = loan_events + r.evaluations
+    core = r.core - calls * _timer_overhead()
+    # On a shared machine wall time includes time spent descheduled; CPU time does not.
+    core_cpu = core * r.loop_cpu / r.loop
+    print(
+        f"{args.loans:,} loans, {args.months} months, trouble {args.trouble:.0%}: "
+        f"{r.events:,} log events ({loan_events:,} loan events, {r.ticks:,} ticks), "
+        f"{r.evaluations:,} day-close evaluations, {r.signals:,} signals"
+    )
+    print(
+        f"pure core: {calls / core:,.0f} apply calls/s wall, {calls / core_cpu:,.0f} per CPU "
+        f"second ({core:.2f}s in apply for {calls:,} calls, one core)"
+    )
+    print(
+        f"partition loop (core + next-deadline index): {r.events / r.loop:,.0f} log events/s "
+        f"wall, {r.events / r.loop_cpu:,.0f} per CPU second ({r.loop:.2f}s)"
+    )
+
+    snapshot = sum(
+        len(json.dumps(to_snapshot(x), separators=(",", ":"))) for x in r.ledgers.values()
+    )
+    del r
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = run(stream(args.loans, args.months, args.trouble)).ledgers
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(
+        f"ledger size: {(after - before) / args.loans:,.0f} bytes per loan in memory "
+        f"(tracemalloc: ledger, its dict slot, every string it keeps); "
+        f"{snapshot / args.loans:,.0f} bytes per JSON snapshot"
+    )
+    del kept
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""``nazorg detector``: the Faust worker around the ledger core.
+
+Per event: decode, translate, ``apply`` the core, publish the signals, store the ledger.
+Signals are acknowledged by the broker *before* the ledger is written to the table, so a crash
+can only repeat a signal (same deterministic id), never lose one: once the changelog says an
+event was applied, its signals are already durable. End-of-day ticks close the day only for the
+loans that the partition's deadline index says need it, and a per-partition watermark makes a
+re-delivered tick a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+from pydantic import ValidationError
+
+from schemas.codec import decode_payment_event, encode
+from services.arrears_detector import shell_metrics as metrics
+from services.arrears_detector.events import BusinessDayClosed
+from services.arrears_detector.ledger import LedgerError
+from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
+from services.arrears_detector.shell_partition import PartitionProcessor
+from services.arrears_detector.shell_translate import to_contract, to_domain
+from services.arrears_detector.signals import Signal
+from services.common.faust_app import make_faust_app
+from services.common.logging import configure_logging
+from services.common.metrics import (
+    EVENTS_CONSUMED,
+    MESSAGES_PRODUCED,
+    PROCESSING_ERRORS,
+    PROCESSING_SECONDS,
+)
+from services.common.settings import DetectorSettings
+
+log = logging.getLogger(__name__)
+SERVICE = "detector"
+
+
+class DetectorShell:
+    """Faust tables and topics around the shared ``PartitionProcessor``."""
+
+    def __init__(self, app: faust.App, settings: DetectorSettings, policy: DetectionPolicy):
+        self.app = app
+        self.signals_topic = app.topic(settings.topic_signals, partitions=settings.topic_partitions)
+        self.topic_signals_name = settings.topic_signals
+        table_options: dict[str, Any] = {
+            "default": None,
+            "partitions": settings.topic_partitions,
+            "schema": faust.Schema(key_serializer="json", value_serializer="json"),
+        }
+        self.processor = PartitionProcessor(
+            ledgers=app.Table("ledgers", **table_options),
+            watermarks=app.Table("tick-watermarks", **table_options),
+            policy=policy,
+            generation=lambda: int(getattr(app, "consumer_generation_id", None) or 0),
+            on_index_rebuild=metrics.INDEX_REBUILDS.inc,
+        )
+
+    async def publish(self, signals: list[Signal], event_time: datetime) -> None:
+        """Send signals and wait until the broker acknowledged every one."""
+        pending = []
+        for signal in signals:
+            message = to_contract(signal, event_time)
+            pending.append(
+                await self.signals_topic.send(
+                    key=signal.loan_id.encode("utf-8"), value=encode(message)
+                )
+            )
+            metrics.SIGNALS.labels(type=signal.type).inc()
+        if pending:
+            await asyncio.gather(*pending)
+            MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.topic_signals_name).inc(
+                len(pending)
+            )
+
+    async def handle(self, event: EventT[Any]) -> None:
+        message = event.message
+        EVENTS_CONSUMED.labels(service=SERVICE, topic=message.topic).inc()
+        try:
+            contract = decode_payment_event(event.value)
+            domain_event = to_domain(contract)
+        except (ValidationError, ValueError, TypeError) as exc:
+            # Ingest validated this already; reaching here is a bug upstream. Count and log
+            # where it is (never the payload: it may hold personal data), then go on.
+            PROCESSING_ERRORS.labels(service=SERVICE, reason="invalid_event").inc()
+            log.error(
+                "undecodable payment event skipped",
+                extra={
+                    "topic": message.topic,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                    "error": type(exc).__name__,
+                },
+            )
+            return
+        try:
+            step = self.processor.plan(message.partition, domain_event)
+        except LedgerError as exc:
+            PROCESSING_ERRORS.labels(service=SERVICE, reason="ledger_error").inc()
+            log.error(
+                "event refused by the ledger",
+                extra={
+                    "event_id": contract.id,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                    "error": str(exc),
+                },
+            )
+            return
+        if step.changes_nothing:
+            metrics.DUPLICATES.inc()
+            return
+        await self.publish(step.signals, contract.time)
+        self.processor.commit(message.partition, step)
+        if isinstance(domain_event, BusinessDayClosed):
+            metrics.LOANS_EVALUATED.observe(step.evaluated)
+
+
+def create_app(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POLICY) -> faust.App:
+    app = make_faust_app(
+        settings.detector_app_id,
+        settings,
+        web_host=settings.detector_web_host,
+        web_port=settings.detector_web_port,
+        data_dir=settings.detector_data_dir,
+        store=settings.detector_store,
+        service=SERVICE,
+    )
+    shell = DetectorShell(app, settings, policy)
+    events_topic = app.topic(settings.topic_payment_events, partitions=settings.topic_partitions)
+
+    @app.agent(events_topic, name="detect-arrears")
+    async def detect(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            started = time.perf_counter()
+            await shell.handle(event)
+            PROCESSING_SECONDS.labels(service=SERVICE).observe(time.perf_counter() - started)
+            yield None
+
+    return app
+
+
+def run_worker(settings: DetectorSettings | None = None) -> None:
+    """Run one worker until SIGTERM/SIGINT."""
+    settings = settings or DetectorSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()

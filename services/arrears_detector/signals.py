@@ -1,0 +1,53 @@
+"""Signals the core emits (arrears.signals.v1 payloads) and their deterministic ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from schemas.ids import deterministic_id  # pure hashlib: the one id function of nazorg
+
+SignalType = Literal[
+    "late_payment",
+    "partial_payment",
+    "instalment_missed",
+    "direct_debit_failed",
+    "direct_debit_refunded",
+    "mandate_broken",
+    "collection_struggle",
+    "arrears_onset",
+    "arrears_escalated",
+    "arrears_cured",
+    "relapse",
+    "default_entered",
+    "default_cured",
+]
+Bucket = Literal["1-30", "31-60", "61-90", ">90"]
+
+
+def signal_id(loan_id: str, signal_type: SignalType, *cause: str) -> str:
+    """128-bit id from (loan, type, cause): a replay or a redelivery gives the same id.
+
+    ``cause`` is what makes the signal unique for its loan and type, e.g. the causing
+    event id, or an instalment id and the business date (see the ADR for each type).
+    """
+    return deterministic_id("arrears.signals.v1", loan_id, signal_type, *cause)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signal:
+    signal_id: str
+    type: SignalType
+    loan_id: str
+    client_id: str
+    business_date: date
+    dpd: int
+    past_due_amount: Decimal
+    exposure: Decimal | None
+    cause_event_ids: tuple[str, ...]
+    instalment_id: str | None = None
+    reason_code: str | None = None
+    reason_category: str | None = None
+    bucket: Bucket | None = None
