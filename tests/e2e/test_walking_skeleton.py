@@ -13,9 +13,9 @@ import pytest
 
 from schemas.codec import decode_outcome, decode_signal
 from schemas.outcomes import SignalObserved
+from services.arrears_detector.shell_replay import replay
 from services.common.db import make_engine
 from services.common.kafka import read_topic
-from services.arrears_detector.shell_replay import replay
 from services.common.settings import CommonSettings, DetectorSettings
 from services.common.stack import LocalStack
 from services.intervention.pseudonym import pseudonymise

@@ -42,7 +42,7 @@ def test_broker_serves_kafka_and_stops_on_signal(sig: signal.Signals) -> None:
 
         process.send_signal(sig)
         assert process.wait(timeout=15) == 0
-        with pytest.raises(OSError):
+        with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
         assert _children(process.pid) == []
     finally:
