@@ -5,7 +5,7 @@ shallow copy of ~20 slots) and edits the clone before returning it. Every field 
 immutable value (str, date, Decimal, bytes, tuples of NamedTuples), so old and new
 ledgers may share them safely. Keep it that way: a mutable field would break replay.
 
-Compactness (about 2 KB in memory, 1.2 KB as a JSON snapshot, for a loan that pays; see
+Compactness (about 1.8 KB in memory, 1.2 KB as a JSON snapshot, for a loan that pays; see
 bench/ledger_core.py): fully paid instalments are dropped at once; what a later return or
 refund needs to reopen them lives in the collection that paid them, and collections are
 forgotten after ``policy.collection_memory_days``.
