@@ -200,6 +200,81 @@ def intervention(ctx: click.Context) -> None:
         run_worker()
 
 
+@main.command("simulate")
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1),
+    default=428,
+    show_default=True,
+    help="Clients in the cohort (one mortgage loan each).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Same seed, same bytes.",
+)
+@click.option(
+    "--out",
+    type=click.File("wb"),
+    default="-",
+    help="Payment events as NDJSON, in event-time order (default: stdout).",
+)
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Ground truth per client: .csv for CSV, anything else JSON.",
+)
+@click.option(
+    "--enrolments",
+    type=click.File("wb"),
+    default=None,
+    help="Also write the cohort's pilot.enrollments.v1 messages as NDJSON.",
+)
+@click.option(
+    "--validate-every",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Validate every n-th event against the contract (0: none, 1: all).",
+)
+@click.option("--quiet", is_flag=True, help="No progress line on stderr.")
+def simulate(
+    clients: int,
+    seed: int,
+    out: BinaryIO,
+    truth: Path | None,
+    enrolments: BinaryIO | None,
+    validate_every: int,
+    quiet: bool,
+) -> None:
+    """Simulate the bank's payment events for a pilot cohort, with its ground truth."""
+    from services.simulator import SimulationConfig, run
+
+    result = run(
+        SimulationConfig(clients=clients, seed=seed),
+        out,
+        truth_path=truth,
+        enrolments_out=enrolments,
+        validate_every=validate_every,
+        progress=not quiet,
+    )
+    click.echo(
+        f"simulated {result.events:,} events over {result.months} months in {result.seconds:.1f}s",
+        err=True,
+    )
+    if result.truth is not None:
+        overall = result.truth["all"]
+        click.echo(
+            f"ground truth -> {truth}: {overall['ever_in_arrears']} of "
+            f"{overall['clients']} clients ever in arrears ({overall['rate']:.1%}), "
+            f"{overall['censored']} censored",
+            err=True,
+        )
+
+
 @main.command()
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("var/demo"))
 def demo(workdir: Path) -> None:

@@ -43,6 +43,8 @@ class ServiceProcess:
     env: dict[str, str]
     ready_url: str
     log_path: Path
+    command: list[str] | None = None
+    """The full command line; default: ``nazorg <args>``."""
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -50,7 +52,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            nazorg_command(*self.args),
+            self.command or nazorg_command(*self.args),
             env={**os.environ, **self.env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
