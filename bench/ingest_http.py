@@ -18,7 +18,7 @@ from bench.common import Result, Timer, synthetic_events
 from services.common.broker import free_port
 from services.common.kafka import ensure_topics, make_producer
 from services.common.processes import ServiceProcess
-from services.common.stack import FAST_GROUP_ENV, client_settings, namespaced_topics
+from services.common.stack import EMBEDDED_BROKER_ENV, client_settings, namespaced_topics
 
 
 def run(bootstrap: str, workdir: Path, loans: int, batch: int = 1000) -> Result:
@@ -39,7 +39,7 @@ def run(bootstrap: str, workdir: Path, loans: int, batch: int = 1000) -> Result:
     token = secrets.token_urlsafe(16)
     port = free_port()
     env = {
-        **FAST_GROUP_ENV,
+        **EMBEDDED_BROKER_ENV,
         "NAZORG_BOOTSTRAP_SERVERS": bootstrap,
         "NAZORG_INGEST_PORT": str(port),
         "NAZORG_INGEST_API_TOKENS": json.dumps([token]),

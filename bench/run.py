@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ingest_http
+from bench import detector, ingest_http
 from bench.common import Result, dump, environment
 from services.common.broker import running_broker
 
@@ -55,14 +55,15 @@ def main() -> int:
     print(f"environment: {env}", flush=True)
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp, running_broker(log=Path(tmp) / "broker.log") as b:
-        runs: list[tuple[str, Callable[[], Result]]] = [
-            ("ingest", lambda: ingest_http.run(b.bootstrap, Path(tmp), loans=loans)),
+        runs: list[tuple[str, Callable[[], list[Result]]]] = [
+            ("ingest", lambda: [ingest_http.run(b.bootstrap, Path(tmp), loans=loans)]),
+            ("detector", lambda: detector.run(b.bootstrap, Path(tmp), loans=loans, months=6)),
         ]
         for name, run in runs:
             print(f"running {name} ...", flush=True)
-            result = run()
-            results.append(result)
-            print(f"  {result.to_json()}", flush=True)
+            for result in run():
+                results.append(result)
+                print(f"  {result.to_json()}", flush=True)
     table = _table(results, env)
     print("\n" + table)
     out = (

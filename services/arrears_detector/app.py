@@ -14,20 +14,18 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import faust
 from faust.types import EventT
-from pydantic import ValidationError
 
-from schemas.codec import decode_payment_event, encode
+from schemas.codec import encode
 from services.arrears_detector import shell_metrics as metrics
 from services.arrears_detector.events import BusinessDayClosed
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
 from services.arrears_detector.shell_partition import PartitionProcessor
-from services.arrears_detector.shell_translate import to_contract, to_domain
+from services.arrears_detector.shell_translate import UndecodableEventError, decode, to_contract
 from services.arrears_detector.signals import Signal
 from services.common.faust_app import make_faust_app
 from services.common.logging import configure_logging
@@ -63,7 +61,7 @@ class DetectorShell:
             on_index_rebuild=metrics.INDEX_REBUILDS.inc,
         )
 
-    async def publish(self, signals: list[Signal], event_time: datetime) -> None:
+    async def publish(self, signals: list[Signal], event_time: str) -> None:
         """Send signals and wait until the broker acknowledged every one."""
         pending = []
         for signal in signals:
@@ -84,30 +82,18 @@ class DetectorShell:
         message = event.message
         EVENTS_CONSUMED.labels(service=SERVICE, topic=message.topic).inc()
         try:
-            contract = decode_payment_event(event.value)
-            domain_event = to_domain(contract)
-        except (ValidationError, ValueError, TypeError) as exc:
-            # Ingest validated this already; reaching here is a bug upstream. Count and log
-            # where it is (never the payload: it may hold personal data), then go on.
-            PROCESSING_ERRORS.labels(service=SERVICE, reason="invalid_event").inc()
-            log.error(
-                "undecodable payment event skipped",
-                extra={
-                    "topic": message.topic,
-                    "partition": message.partition,
-                    "offset": message.offset,
-                    "error": type(exc).__name__,
-                },
-            )
-            return
-        try:
+            domain_event, event_time = decode(event.value)
             step = self.processor.plan(message.partition, domain_event)
-        except LedgerError as exc:
-            PROCESSING_ERRORS.labels(service=SERVICE, reason="ledger_error").inc()
+        except (UndecodableEventError, LedgerError) as exc:
+            # Ingest validated every event; reaching here is a bug upstream or an event the
+            # ledger refuses. Count and log where it is (never the payload: it may hold
+            # personal data), then go on.
+            reason = "invalid_event" if isinstance(exc, UndecodableEventError) else "ledger_error"
+            PROCESSING_ERRORS.labels(service=SERVICE, reason=reason).inc()
             log.error(
-                "event refused by the ledger",
+                "payment event skipped",
                 extra={
-                    "event_id": contract.id,
+                    "reason": reason,
                     "partition": message.partition,
                     "offset": message.offset,
                     "error": str(exc),
@@ -117,7 +103,7 @@ class DetectorShell:
         if step.changes_nothing:
             metrics.DUPLICATES.inc()
             return
-        await self.publish(step.signals, contract.time)
+        await self.publish(step.signals, event_time)
         self.processor.commit(message.partition, step)
         if isinstance(domain_event, BusinessDayClosed):
             metrics.LOANS_EVALUATED.observe(step.evaluated)

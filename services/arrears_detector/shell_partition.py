@@ -27,7 +27,7 @@ class Step:
     """What one event does to a partition: signals to publish, then writes to store."""
 
     signals: list[Signal] = field(default_factory=list)
-    ledgers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    ledgers: list[tuple[str, dict[str, Any], LoanLedger]] = field(default_factory=list)
     watermark: str | None = None
     evaluated: int = 0
 
@@ -68,6 +68,18 @@ class PartitionProcessor:
         self._generation = generation
         self._on_index_rebuild = on_index_rebuild
         self._indexes: dict[int, tuple[int, DeadlineIndex]] = {}
+        # Live ledgers beside the stored snapshots, so a snapshot is parsed only after recovery
+        # (or when storage holds a value this process did not write).
+        self._live: dict[str, tuple[dict[str, Any], LoanLedger]] = {}
+
+    def _load(self, loan_id: str) -> LoanLedger | None:
+        stored = self.ledgers.get(loan_id)
+        if not stored:
+            return None
+        live = self._live.get(loan_id)
+        if live is not None and live[0] is stored:
+            return live[1]
+        return from_snapshot(stored["ledger"])
 
     def index(self, partition: int) -> DeadlineIndex:
         """The partition's deadline index, rebuilt from storage after every rebalance."""
@@ -88,13 +100,12 @@ class PartitionProcessor:
     def plan(self, partition: int, event: DomainEvent) -> Step:
         if isinstance(event, BusinessDayClosed):
             return self._plan_day_close(partition, event)
-        stored = self.ledgers.get(event.loan_id)
-        state = from_snapshot(stored["ledger"]) if stored else None
+        state = self._load(event.loan_id)
         new_state, signals = apply(state, event, self.policy)
         if new_state is state:
             return Step()
         value = stored_value(partition, new_state, self.policy)
-        return Step(signals=signals, ledgers=[(event.loan_id, value)])
+        return Step(signals=signals, ledgers=[(event.loan_id, value, new_state)])
 
     def _plan_day_close(self, partition: int, tick: BusinessDayClosed) -> Step:
         watermark = self.watermarks.get(str(partition))
@@ -104,20 +115,21 @@ class PartitionProcessor:
         due = self.index(partition).due(tick.business_date)
         step.evaluated = len(due)
         for loan_id in due:
-            stored = self.ledgers.get(loan_id)
-            if not stored:
+            state = self._load(loan_id)
+            if state is None:
                 continue
-            state = from_snapshot(stored["ledger"])
             new_state, signals = apply(state, tick, self.policy)
             if new_state is not state:
                 step.signals.extend(signals)
-                step.ledgers.append((loan_id, stored_value(partition, new_state, self.policy)))
+                value = stored_value(partition, new_state, self.policy)
+                step.ledgers.append((loan_id, value, new_state))
         return step
 
     def commit(self, partition: int, step: Step) -> None:
         index = self.index(partition)
-        for loan_id, value in step.ledgers:
+        for loan_id, value, state in step.ledgers:
             self.ledgers[loan_id] = value
+            self._live[loan_id] = (value, state)
             index.set(loan_id, _deadline_of(value))
         if step.watermark is not None:
             self.watermarks[str(partition)] = step.watermark

@@ -11,13 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from schemas.codec import decode_payment_event, encode
+from schemas.codec import encode
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
 from services.arrears_detector.shell_partition import PartitionProcessor
-from services.arrears_detector.shell_translate import to_contract, to_domain
+from services.arrears_detector.shell_translate import UndecodableEventError, decode, to_contract
 from services.common.kafka import iter_to_end
 from services.common.settings import DetectorSettings
 
@@ -49,12 +47,12 @@ def replay(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POLICY)
         partition = record.partition
         result.events += 1
         try:
-            contract = decode_payment_event(record.value)
-            step = processor.plan(partition, to_domain(contract))
-        except (ValidationError, ValueError, TypeError, LedgerError) as exc:
+            event, event_time = decode(record.value)
+            step = processor.plan(partition, event)
+        except (UndecodableEventError, LedgerError) as exc:
             result.errors += 1
             log.error("event skipped in replay", extra={"error": type(exc).__name__})
             continue
-        result.signals.extend(encode(to_contract(s, contract.time)) for s in step.signals)
+        result.signals.extend(encode(to_contract(s, event_time)) for s in step.signals)
         processor.commit(partition, step)
     return result

@@ -1,4 +1,4 @@
-"""Between the contracts (pydantic, JSON) and the core (plain dataclasses).
+"""Between the topics (JSON contracts) and the core (plain dataclasses).
 
 Field names are identical on both sides by design (docs/briefs/contract-fields.md), so the
 translation is a table of types; the core re-checks money and dates on construction.
@@ -7,10 +7,11 @@ translation is a table of types; the core re-checks money and dates on construct
 from __future__ import annotations
 
 import dataclasses
-from enum import Enum
+import json
+from datetime import date
+from decimal import Decimal
 from typing import Any, Final
 
-from schemas.payments import PaymentEvent
 from schemas.signals import ArrearsSignal
 from services.arrears_detector import events as domain
 from services.arrears_detector.signals import Signal
@@ -29,32 +30,58 @@ _DOMAIN_TYPES: Final[dict[str, type[Any]]] = {
     "loan_restructured": domain.LoanRestructured,
     "business_day_closed": domain.BusinessDayClosed,
 }
-_FIELDS: Final = {
-    name: tuple(f.name for f in dataclasses.fields(cls) if f.name != "event_id")
-    for name, cls in _DOMAIN_TYPES.items()
+_FIELDS_BY_CLASS: Final = {
+    cls: tuple(f.name for f in dataclasses.fields(cls) if f.name != "event_id")
+    for cls in (*_DOMAIN_TYPES.values(), domain.InstalmentComponents)
 }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    return value
+class UndecodableEventError(ValueError):
+    """A record on the events topic that is not a canonical payment event."""
 
 
-def to_domain(event: PaymentEvent) -> domain.DomainEvent:
-    """The core's view of a validated payment event."""
-    data = event.data
-    fields = {name: _plain(getattr(data, name)) for name in _FIELDS[event.type]}
-    components = fields.get("components")
-    if components is not None:
-        fields["components"] = domain.InstalmentComponents(
-            principal=components.principal, interest=components.interest, fees=components.fees
-        )
-    result: domain.DomainEvent = _DOMAIN_TYPES[event.type](event_id=event.id, **fields)
-    return result
+def _money(value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise TypeError("money must be a JSON string")
+    return Decimal(value)
 
 
-def to_contract(signal: Signal, time_of_event: Any) -> ArrearsSignal:
+def _convert(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {n: data[n] for n in _FIELDS_BY_CLASS[cls] if n in data}
+    for name in cls._dates:
+        fields[name] = date.fromisoformat(fields[name])
+    for name in (*cls._positive, *cls._non_negative):
+        fields[name] = _money(fields[name])
+    return fields
+
+
+def decode(raw: bytes) -> tuple[domain.DomainEvent, str]:
+    """A record of payments.events.v1 as (core event, event time in ISO 8601).
+
+    No second pydantic validation: ingest validated every event against the contract before
+    publishing it, and the core's dataclasses re-check ids, dates and money on construction.
+    This keeps decoding out of the hot path (json.loads plus a constructor per event). Raises
+    ``UndecodableEventError`` for anything that is not a canonical event.
+    """
+    try:
+        message = json.loads(raw)
+        cls = _DOMAIN_TYPES[message["type"]]
+        fields = _convert(cls, message["data"])
+        components = fields.get("components")
+        if components is not None:
+            fields["components"] = domain.InstalmentComponents(
+                **_convert(domain.InstalmentComponents, components)
+            )
+        event: domain.DomainEvent = cls(event_id=message["id"], **fields)
+        event_time = message["time"]
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+        raise UndecodableEventError(type(exc).__name__) from exc
+    if not isinstance(event_time, str):
+        raise UndecodableEventError("time must be a string")
+    return event, event_time
+
+
+def to_contract(signal: Signal, time_of_event: str) -> ArrearsSignal:
     """The signal as published on arrears.signals.v1; ``time`` is the causing event's time."""
     return ArrearsSignal.model_validate(
         {

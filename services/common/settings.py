@@ -41,6 +41,11 @@ class CommonSettings(BaseSettings):
     topic_replication_factor: int = Field(default=3, ge=1)
     create_topics: bool = True
 
+    kafka_single_record_batches: bool = False
+    """Produce one record per batch from Faust workers. Only for brokers whose ListOffsets
+    answers with the last batch's base offset (Tansu 0.6, docs/decisions/0007): Faust's table
+    recovery trusts that answer and would otherwise stop short or refuse to start."""
+
     consumer_session_timeout_s: float = Field(default=45.0, gt=0)
     consumer_heartbeat_interval_s: float = Field(default=3.0, gt=0)
     consumer_max_poll_interval_s: float = Field(default=300.0, gt=0)

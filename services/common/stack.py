@@ -14,12 +14,14 @@ from services.common.broker import free_port
 from services.common.processes import ServiceProcess
 from services.common.settings import CommonSettings
 
-# Short consumer-group timeouts: a group join waits about half the session timeout on Tansu.
-FAST_GROUP_ENV = {
+# What the services need on the embedded broker (docs/decisions/0003, 0007): short group
+# timeouts (a join waits about half the session timeout), one replica, single-record batches.
+EMBEDDED_BROKER_ENV = {
     "NAZORG_CONSUMER_SESSION_TIMEOUT_S": "6",
     "NAZORG_CONSUMER_HEARTBEAT_INTERVAL_S": "1",
     "NAZORG_CONSUMER_MAX_POLL_INTERVAL_S": "8",
     "NAZORG_TOPIC_REPLICATION_FACTOR": "1",
+    "NAZORG_KAFKA_SINGLE_RECORD_BATCHES": "true",
 }
 
 
@@ -48,6 +50,7 @@ def client_settings(bootstrap: str, namespace: str = "") -> CommonSettings:
         consumer_session_timeout_s=6.0,
         consumer_heartbeat_interval_s=1.0,
         consumer_max_poll_interval_s=8.0,
+        kafka_single_record_batches=True,
     )
     return settings.model_copy(update=namespaced_topics(namespace))
 
@@ -73,7 +76,7 @@ class LocalStack:
 
     def env(self) -> dict[str, str]:
         env = {
-            **FAST_GROUP_ENV,
+            **EMBEDDED_BROKER_ENV,
             "NAZORG_BOOTSTRAP_SERVERS": self.bootstrap,
             "NAZORG_DATABASE_URL": self.database_url,
             "NAZORG_INGEST_API_TOKENS": f'["{self.api_token}"]',

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 
 from services.common.kafka import client_kwargs, ensure_topics
 from services.common.settings import CommonSettings, IngestSettings
-from services.common.stack import FAST_GROUP_ENV, namespaced_topics
+from services.common.stack import client_settings
 from services.ingest.auth import sign
 from services.ingest.server import IngestRuntime
 
@@ -32,24 +32,15 @@ def namespace(prefix: str) -> str:
 def ingest_settings(bootstrap: str, ns: str, **overrides: Any) -> IngestSettings:
     """Settings for an ingest under test: its own topics and group, short group timeouts."""
     values: dict[str, Any] = {
-        "bootstrap_servers": bootstrap,
-        "topic_replication_factor": int(FAST_GROUP_ENV["NAZORG_TOPIC_REPLICATION_FACTOR"]),
-        "consumer_session_timeout_s": float(FAST_GROUP_ENV["NAZORG_CONSUMER_SESSION_TIMEOUT_S"]),
-        "consumer_heartbeat_interval_s": float(
-            FAST_GROUP_ENV["NAZORG_CONSUMER_HEARTBEAT_INTERVAL_S"]
-        ),
-        "consumer_max_poll_interval_s": float(
-            FAST_GROUP_ENV["NAZORG_CONSUMER_MAX_POLL_INTERVAL_S"]
-        ),
+        **client_settings(bootstrap, ns).model_dump(),
         "ingest_api_tokens": [TOKEN],
         "ingest_hmac_keys": [HMAC_KEY],
         "ingest_inbound_enabled": False,
         "ingest_inbound_group_id": f"{ns}-ingest-inbound",
         "ingest_publish_timeout_s": 5.0,
-        **namespaced_topics(ns),
     }
     values.update(overrides)
-    return IngestSettings(**values)
+    return IngestSettings.model_validate(values)
 
 
 class ServerThread:
