@@ -17,8 +17,9 @@ from schemas.base import ContractModel
 from schemas.enrolments import Segment
 from schemas.envelope import Envelope
 from schemas.identifiers import Code, Identifier, Pseudonym
-from schemas.signals import Dpd, SignalType
+from schemas.signals import Dpd
 from schemas.temporal import IsoDate
+from schemas.vocabulary import SignalType
 
 OUTCOMES_DATASCHEMA: Final = "urn:nazorg:schema:outcomes:v1"
 

@@ -12,27 +12,9 @@ from schemas.identifiers import Identifier
 from schemas.money import NonNegativeMoney
 from schemas.sepa import ReasonCategory, ReasonCode, check_category, derived_optional_category
 from schemas.temporal import IsoDate
+from schemas.vocabulary import Bucket, SignalType
 
 SIGNALS_DATASCHEMA: Final = "urn:nazorg:schema:arrears.signals:v1"
-
-SignalType = Literal[
-    "late_payment",
-    "partial_payment",
-    "instalment_missed",
-    "direct_debit_failed",
-    "direct_debit_refunded",
-    "mandate_broken",
-    "collection_struggle",
-    "arrears_onset",
-    "arrears_escalated",
-    "arrears_cured",
-    "relapse",
-    "default_entered",
-    "default_cured",
-]
-
-Bucket = Literal["1-30", "31-60", "61-90", ">90"]
-"""Days-past-due bucket used for escalation."""
 
 Dpd = Annotated[int, Strict(), Field(ge=0)]
 """Days past due (calendar days); a JSON integer, never a string or float."""

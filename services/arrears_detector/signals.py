@@ -5,26 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
 
 from schemas.ids import deterministic_id  # pure hashlib: the one id function of nazorg
+from schemas.vocabulary import Bucket, SignalType
 
-SignalType = Literal[
-    "late_payment",
-    "partial_payment",
-    "instalment_missed",
-    "direct_debit_failed",
-    "direct_debit_refunded",
-    "mandate_broken",
-    "collection_struggle",
-    "arrears_onset",
-    "arrears_escalated",
-    "arrears_cured",
-    "relapse",
-    "default_entered",
-    "default_cured",
-]
-Bucket = Literal["1-30", "31-60", "61-90", ">90"]
+__all__ = ["Bucket", "Signal", "SignalType", "signal_id"]
 
 
 def signal_id(loan_id: str, signal_type: SignalType, *cause: str) -> str:

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from schemas.codec import decode_signal, encode
 from schemas.sepa import ReasonCategory
-from schemas.signals import SignalType
+from schemas.vocabulary import SignalType
 from tests.unit.schemas.examples import SIGNAL, error_locs, fresh
 
 
