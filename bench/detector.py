@@ -155,6 +155,9 @@ def run(bootstrap: str, workdir: Path, loans: int, months: int) -> list[Result]:
     total = publish(settings, loans, months)
     env = {
         **EMBEDDED_BROKER_ENV,
+        # Throughput, not recovery, is measured here; single-record batches stall a worker
+        # under sustained load on Tansu (docs/decisions/0007-end-offsets.md, known issue).
+        "NAZORG_KAFKA_SINGLE_RECORD_BATCHES": "false",
         "NAZORG_BOOTSTRAP_SERVERS": bootstrap,
         **{f"NAZORG_{k.upper()}": v for k, v in namespaced_topics(NAMESPACE).items()},
     }

@@ -268,6 +268,41 @@ def _timer_overhead(n: int = 200_000) -> float:
     return acc / n
 
 
+def measure(loans: int, months: int, trouble: float) -> dict[str, float]:
+    """Core apply calls/s (wall and CPU), partition-loop events/s, bytes per ledger."""
+    gc.collect()
+    gc.disable()  # measure the core, not the cyclic collector (ledgers hold no cycles)
+    r = run(stream(loans, months, trouble))
+    gc.enable()
+    loan_events = r.events - r.ticks
+    calls = loan_events + r.evaluations
+    core = r.core - calls * _timer_overhead()
+    # On a shared machine wall time includes time spent descheduled; CPU time does not.
+    core_cpu = core * r.loop_cpu / r.loop
+    figures = {
+        "events": float(r.events),
+        "signals": float(r.signals),
+        "core_calls_per_s": calls / core,
+        "core_calls_per_cpu_s": calls / core_cpu,
+        "loop_events_per_s": r.events / r.loop,
+    }
+    snapshot = sum(
+        len(json.dumps(to_snapshot(x), separators=(",", ":"))) for x in r.ledgers.values()
+    )
+    del r
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = run(stream(loans, months, trouble)).ledgers
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del kept
+    figures["bytes_per_loan"] = (after - before) / loans
+    figures["snapshot_bytes_per_loan"] = snapshot / loans
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--loans", type=int, default=10_000)
@@ -279,47 +314,17 @@ def main() -> None:
         help="share of instalments with a return, refund or late transfer",
     )
     args = parser.parse_args()
-
-    gc.collect()
-    gc.disable()  # measure the core, not the cyclic collector (ledgers hold no cycles)
-    r = run(stream(args.loans, args.months, args.trouble))
-    gc.enable()
-    loan_events = r.events - r.ticks
-    calls = loan_events + r.evaluations
-    core = r.core - calls * _timer_overhead()
-    # On a shared machine wall time includes time spent descheduled; CPU time does not.
-    core_cpu = core * r.loop_cpu / r.loop
+    f = measure(args.loans, args.months, args.trouble)
+    print(f"{args.loans:,} loans, {args.months} months: {f['events']:,.0f} log events")
     print(
-        f"{args.loans:,} loans, {args.months} months, trouble {args.trouble:.0%}: "
-        f"{r.events:,} log events ({loan_events:,} loan events, {r.ticks:,} ticks), "
-        f"{r.evaluations:,} day-close evaluations, {r.signals:,} signals"
+        f"pure core: {f['core_calls_per_s']:,.0f} apply calls/s wall, "
+        f"{f['core_calls_per_cpu_s']:,.0f} per CPU second (one core)"
     )
+    print(f"partition loop (core + next-deadline index): {f['loop_events_per_s']:,.0f} events/s")
     print(
-        f"pure core: {calls / core:,.0f} apply calls/s wall, {calls / core_cpu:,.0f} per CPU "
-        f"second ({core:.2f}s in apply for {calls:,} calls, one core)"
+        f"ledger size: {f['bytes_per_loan']:,.0f} bytes per loan in memory, "
+        f"{f['snapshot_bytes_per_loan']:,.0f} bytes per JSON snapshot"
     )
-    print(
-        f"partition loop (core + next-deadline index): {r.events / r.loop:,.0f} log events/s "
-        f"wall, {r.events / r.loop_cpu:,.0f} per CPU second ({r.loop:.2f}s)"
-    )
-
-    snapshot = sum(
-        len(json.dumps(to_snapshot(x), separators=(",", ":"))) for x in r.ledgers.values()
-    )
-    del r
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    kept = run(stream(args.loans, args.months, args.trouble)).ledgers
-    gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    print(
-        f"ledger size: {(after - before) / args.loans:,.0f} bytes per loan in memory "
-        f"(tracemalloc: ledger, its dict slot, every string it keeps); "
-        f"{snapshot / args.loans:,.0f} bytes per JSON snapshot"
-    )
-    del kept
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import detector, ingest_http
+from bench import detector, ingest_http, ledger_core
 from bench.common import Result, dump, environment
 from services.common.broker import running_broker
 
@@ -46,6 +46,27 @@ def _write_docs(table: str) -> None:
     path.write_text(f"{head}{START}\n{table}\n{END}{tail}")
 
 
+def _core(loans: int, months: int) -> list[Result]:
+    """The pure core has absolute goals (one core): events/s and bytes per ledger."""
+    f = ledger_core.measure(loans, months, trouble=0.08)
+    speed = Result(
+        name="pure ledger core (apply, one core)",
+        subject=f["core_calls_per_cpu_s"],
+        unit="calls/s",
+        goal=">= 200,000 calls/s",
+        details=f,
+    )
+    speed.met = speed.subject >= 200_000
+    size = Result(
+        name=f"ledger memory per loan ({loans:,} loans)",
+        subject=f["bytes_per_loan"],
+        unit="bytes",
+        goal="<= 2,048 bytes",
+    )
+    size.met = size.subject <= 2048
+    return [speed, size]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
@@ -58,6 +79,7 @@ def main() -> int:
         runs: list[tuple[str, Callable[[], list[Result]]]] = [
             ("ingest", lambda: [ingest_http.run(b.bootstrap, Path(tmp), loans=loans)]),
             ("detector", lambda: detector.run(b.bootstrap, Path(tmp), loans=loans, months=6)),
+            ("ledger core", lambda: _core(loans=loans, months=12 if args.quick else 50)),
         ]
         for name, run in runs:
             print(f"running {name} ...", flush=True)
