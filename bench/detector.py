@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench.common import Result, Timer, synthetic_events
 from services.arrears_detector.shell_replay import replay
 from services.common.broker import free_port
-from services.common.kafka import ensure_topics, make_producer
+from services.common.kafka import ensure_topics, publish_canonical
 from services.common.processes import ServiceProcess, nazorg_command
 from services.common.settings import DetectorSettings
 from services.common.stack import EMBEDDED_BROKER_ENV, client_settings, namespaced_topics
@@ -53,22 +53,7 @@ def publish(settings: DetectorSettings, loans: int, months: int) -> int:
     """Loan events in time order with a tick at the end of every weekday; returns records."""
     events = synthetic_events(loans, months) + _ticks(date(2027, 1, 4), 30 * months)
     events.sort(key=lambda e: (e["time"], e["type"] == "business_day_closed"))
-    producer = make_producer(settings)
-    partitions = sorted(producer.partitions_for(settings.topic_payment_events))
-    sent = 0
-    for event in events:
-        value = json.dumps(event).encode()
-        loan = event["data"].get("loan_id")
-        if loan:
-            producer.send(settings.topic_payment_events, key=loan.encode(), value=value)
-            sent += 1
-        else:
-            for partition in partitions:
-                producer.send(settings.topic_payment_events, value=value, partition=partition)
-                sent += 1
-    producer.flush()
-    producer.close()
-    return sent
+    return publish_canonical(settings, events)
 
 
 def _get(url: str) -> str:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
@@ -27,13 +25,11 @@ from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
 from services.arrears_detector.shell_partition import PartitionProcessor
 from services.arrears_detector.shell_translate import UndecodableEventError, decode, to_contract
 from services.arrears_detector.signals import Signal
-from services.common.faust_app import make_faust_app
-from services.common.logging import configure_logging
+from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
 from services.common.metrics import (
     EVENTS_CONSUMED,
     MESSAGES_PRODUCED,
     PROCESSING_ERRORS,
-    PROCESSING_SECONDS,
 )
 from services.common.settings import DetectorSettings
 
@@ -122,21 +118,11 @@ def create_app(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POL
     shell = DetectorShell(app, settings, policy)
     events_topic = app.topic(settings.topic_payment_events, partitions=settings.topic_partitions)
 
-    @app.agent(events_topic, name="detect-arrears")
-    async def detect(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            started = time.perf_counter()
-            await shell.handle(event)
-            PROCESSING_SECONDS.labels(service=SERVICE).observe(time.perf_counter() - started)
-            yield None
-
+    add_timed_agent(app, events_topic, "detect-arrears", SERVICE, shell.handle)
     return app
 
 
 def run_worker(settings: DetectorSettings | None = None) -> None:
     """Run one worker until SIGTERM/SIGINT."""
     settings = settings or DetectorSettings()
-    configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
-    worker.execute_from_commandline()
+    run_faust_worker(lambda: create_app(settings), settings)

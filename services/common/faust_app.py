@@ -7,14 +7,18 @@ exactly-once is known to produce duplicates), so every agent must be idempotent.
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.types import EventT
 from faust.web import Request, Response, View
 
-from services.common.metrics import READY
+from services.common.logging import configure_logging
+from services.common.metrics import PROCESSING_SECONDS, READY
 from services.common.settings import CommonSettings
 
 
@@ -78,3 +82,28 @@ def is_ready(app: faust.App) -> bool:
         return False
     recovery: Any = getattr(app.tables, "recovery", None)
     return recovery is not None and bool(recovery.completed.is_set())
+
+
+def add_timed_agent(
+    app: faust.App,
+    topic: faust.TopicT,
+    name: str,
+    service: str,
+    handle: Callable[[EventT[Any]], Awaitable[None]],
+) -> None:
+    """An agent that feeds every event of ``topic`` to ``handle`` and times it."""
+
+    @app.agent(topic, name=name)
+    async def agent(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            started = time.perf_counter()
+            await handle(event)
+            PROCESSING_SECONDS.labels(service=service).observe(time.perf_counter() - started)
+            yield None
+
+
+def run_faust_worker(app_factory: Callable[[], faust.App], settings: CommonSettings) -> None:
+    """Configure logging, build the app and run one worker until SIGTERM/SIGINT."""
+    configure_logging(settings.log_level, settings.log_format)
+    worker = faust.Worker(app_factory(), loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()

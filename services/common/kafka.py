@@ -6,6 +6,7 @@ the design is at-least-once with deterministic ids and idempotent consumers (bro
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -160,3 +161,30 @@ def read_topic(
 ) -> list[ConsumerRecord]:
     """Every record currently on a topic (tests, demo, tools)."""
     return list(iter_to_end(settings, topic, timeout_s))
+
+
+def publish_canonical(settings: CommonSettings, events: Iterable[dict[str, Any]]) -> int:
+    """Write canonical payment events straight to the events topic, as ingest would.
+
+    For tests, benchmarks and tools that bypass ingest on purpose: loan events keyed by loan id,
+    ``business_day_closed`` (no loan id) copied to every partition. Returns the records written.
+    """
+    producer = make_producer(settings)
+    topic = settings.topic_payment_events
+    try:
+        partitions = sorted(producer.partitions_for(topic) or [])
+        written = 0
+        for event in events:
+            value = json.dumps(event, separators=(",", ":")).encode()
+            loan_id = event["data"].get("loan_id")
+            if loan_id is not None:
+                producer.send(topic, key=loan_id.encode(), value=value)
+                written += 1
+            else:
+                for partition in partitions:
+                    producer.send(topic, value=value, partition=partition)
+                written += len(partitions)
+        producer.flush()
+        return written
+    finally:
+        producer.close()

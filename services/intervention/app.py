@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +22,11 @@ from sqlalchemy.engine import make_url
 
 from schemas.codec import decode_signal, encode
 from services.common.db import make_engine, upgrade
-from services.common.faust_app import make_faust_app
-from services.common.logging import configure_logging
+from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
 from services.common.metrics import (
     EVENTS_CONSUMED,
     MESSAGES_PRODUCED,
     PROCESSING_ERRORS,
-    PROCESSING_SECONDS,
 )
 from services.common.settings import InterventionSettings
 from services.intervention.observations import signal_observed
@@ -104,21 +100,11 @@ def create_app(settings: InterventionSettings) -> faust.App:
         await outcomes_topic.send(key=outcome.subject.encode("ascii"), value=payload)
         MESSAGES_PRODUCED.labels(service=SERVICE, topic=settings.topic_outcomes).inc()
 
-    @app.agent(signals_topic, name="observe-signals")
-    async def observe(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            started = time.perf_counter()
-            await handle(event)
-            PROCESSING_SECONDS.labels(service=SERVICE).observe(time.perf_counter() - started)
-            yield None
-
+    add_timed_agent(app, signals_topic, "observe-signals", SERVICE, handle)
     return app
 
 
 def run_worker(settings: InterventionSettings | None = None) -> None:
     """Run one worker until SIGTERM/SIGINT."""
     settings = settings or InterventionSettings()
-    configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
-    worker.execute_from_commandline()
+    run_faust_worker(lambda: create_app(settings), settings)

@@ -17,7 +17,7 @@ import pytest
 from schemas.codec import decode_signal
 from services.arrears_detector.shell_replay import replay
 from services.common.broker import free_port
-from services.common.kafka import ensure_topics, make_producer, read_topic
+from services.common.kafka import ensure_topics, publish_canonical, read_topic
 from services.common.processes import ServiceProcess
 from services.common.settings import DetectorSettings
 from services.common.stack import EMBEDDED_BROKER_ENV, client_settings, namespaced_topics
@@ -42,26 +42,6 @@ def _worker(name: str, env: dict[str, str], workdir: Path) -> ServiceProcess:
         f"http://127.0.0.1:{port}/readyz",
         workdir / f"{name}.log",
     )
-
-
-def _publish(settings: DetectorSettings, events: list[dict[str, object]]) -> int:
-    producer = make_producer(settings)
-    partitions = sorted(producer.partitions_for(settings.topic_payment_events))
-    sent = 0
-    for event in events:
-        value = json.dumps(event).encode()
-        data = event["data"]
-        assert isinstance(data, dict)
-        if "loan_id" in data:
-            producer.send(settings.topic_payment_events, key=data["loan_id"].encode(), value=value)
-            sent += 1
-        else:
-            for partition in partitions:
-                producer.send(settings.topic_payment_events, value=value, partition=partition)
-                sent += 1
-    producer.flush()
-    producer.close()
-    return sent
 
 
 def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
@@ -89,7 +69,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
         ]
         for i in range(parts)
     ]
-    sent = _publish(settings, chunks[0])
+    sent = publish_canonical(settings, chunks[0])
 
     env = {
         **EMBEDDED_BROKER_ENV,
@@ -105,7 +85,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
         for worker in workers:
             worker.wait_ready(90)
         for cycle in range(KILLS):
-            sent += _publish(settings, chunks[cycle + 1])
+            sent += publish_canonical(settings, chunks[cycle + 1])
             time.sleep(rng.uniform(0.2, 2.0))
             victim = workers[cycle % 2]
             victim.kill()
