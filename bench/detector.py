@@ -143,9 +143,11 @@ def run(bootstrap: str, workdir: Path, loans: int, months: int) -> list[Result]:
     total = publish(settings, loans, months)
     env = {
         **EMBEDDED_BROKER_ENV,
-        # Throughput, not recovery, is measured here; single-record batches stall a worker
-        # under sustained load on Tansu (docs/decisions/0007-end-offsets.md, known issue).
-        "NAZORG_KAFKA_SINGLE_RECORD_BATCHES": "false",
+        # Sustained load: a 6 s session lets an overrunning commit get the worker evicted, and on
+        # Tansu it never rejoins (docs/decisions/0007-end-offsets.md). Longer timeouts avoid it.
+        "NAZORG_CONSUMER_SESSION_TIMEOUT_S": "15",
+        "NAZORG_CONSUMER_HEARTBEAT_INTERVAL_S": "3",
+        "NAZORG_CONSUMER_MAX_POLL_INTERVAL_S": "60",
         "NAZORG_BOOTSTRAP_SERVERS": bootstrap,
         **{f"NAZORG_{k.upper()}": v for k, v in namespaced_topics(NAMESPACE).items()},
     }

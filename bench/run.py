@@ -78,8 +78,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, running_broker(log=Path(tmp) / "broker.log") as b:
         runs: list[tuple[str, Callable[[], list[Result]]]] = [
             ("ingest", lambda: [ingest_http.run(b.bootstrap, Path(tmp), loans=loans)]),
-            # At most 3,000 loans: larger volumes hit the stall in decision 0007.
-            ("detector", lambda: detector.run(b.bootstrap, Path(tmp), min(loans, 3_000), months=6)),
+            ("detector", lambda: detector.run(b.bootstrap, Path(tmp), loans, months=6)),
             ("ledger core", lambda: _core(loans=loans, months=12 if args.quick else 50)),
         ]
         for name, run in runs:
