@@ -17,7 +17,6 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import EventT
 from faust.web import Request, Response, View
 
-from services.common.faust_highwater import use_fetch_highwaters
 from services.common.logging import configure_logging
 from services.common.metrics import PROCESSING_SECONDS, READY
 from services.common.settings import CommonSettings
@@ -58,8 +57,6 @@ def make_faust_app(
         processing_guarantee="at_least_once",
         table_cleanup_interval=300.0,
     )
-    if settings.kafka_single_record_batches:
-        use_fetch_highwaters(app, settings)
     setup_prometheus_sensors(app, name_prefix="nazorg_faust")
     _add_health_pages(app, service)
     return app
