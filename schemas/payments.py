@@ -92,8 +92,8 @@ class DirectDebitCollectedData(LoanEventData):
     debtor_iban: Iban | None = None
 
 
-class DirectDebitRejectedData(LoanEventData):
-    """pain.002 RJCT: the debit failed before settlement, money never moved."""
+class DirectDebitFailureData(LoanEventData):
+    """What every failed direct debit carries: the collection it concerns and why it failed."""
 
     end_to_end_id: Identifier
     mandate_id: Identifier
@@ -112,24 +112,14 @@ class DirectDebitRejectedData(LoanEventData):
         return value
 
 
-class DirectDebitReversalData(LoanEventData):
+class DirectDebitRejectedData(DirectDebitFailureData):
+    """pain.002 RJCT: the debit failed before settlement, money never moved."""
+
+
+class DirectDebitReversalData(DirectDebitFailureData):
     """A settled collection undone later; ``end_to_end_id`` names the collection."""
 
-    end_to_end_id: Identifier
-    mandate_id: Identifier
     bank_reference: Identifier
-    booking_date: IsoDate
-    amount: PositiveMoney
-    currency: Currency
-    reason_code: ReasonCode
-    reason_category: ReasonCategory = Field(default_factory=derived_category)
-    """Filled from ``reason_code`` when absent; a mismatch is rejected."""
-
-    @field_validator("reason_category")
-    @classmethod
-    def _matches_code(cls, value: ReasonCategory, info: ValidationInfo) -> ReasonCategory:
-        check_category(value, info.data)
-        return value
 
 
 class DirectDebitReturnedData(DirectDebitReversalData):
