@@ -15,7 +15,7 @@ from schemas.dlq import DeadLetter
 from schemas.enrolments import Enrolment
 from schemas.outcomes import OUTCOME_EVENT_ADAPTER, OutcomeEvent
 from schemas.payments import PAYMENT_EVENT_ADAPTER, PaymentEvent
-from schemas.signals import ArrearsSignal
+from schemas.signals import SIGNALS_MESSAGE_ADAPTER, ArrearsSignal, SignalsMessage
 
 Raw = bytes | bytearray | str
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -37,8 +37,13 @@ def decode_payment_event(raw: Raw) -> PaymentEvent:
 
 
 def decode_signal(raw: Raw) -> ArrearsSignal:
-    """A message of arrears.signals.v1."""
+    """One signal of arrears.signals.v1 (raises on a ``detector_day_closed`` marker)."""
     return ArrearsSignal.model_validate_json(raw)
+
+
+def decode_signals_message(raw: Raw) -> SignalsMessage:
+    """Any message of arrears.signals.v1: a signal or a ``detector_day_closed`` marker."""
+    return SIGNALS_MESSAGE_ADAPTER.validate_json(raw)
 
 
 def decode_enrolment(raw: Raw) -> Enrolment:

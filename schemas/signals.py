@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from pydantic import Field, Strict, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, Strict, TypeAdapter, ValidationInfo, field_validator
 
 from schemas.base import ContractModel
 from schemas.envelope import Envelope
@@ -53,3 +53,37 @@ class ArrearsSignal(Envelope):
     type: SignalType
     dataschema: Literal["urn:nazorg:schema:arrears.signals:v1"] = SIGNALS_DATASCHEMA
     data: SignalData
+
+
+class DayClosedData(ContractModel):
+    """The detector finished ``business_date`` for the loans of one partition."""
+
+    source_partition: Annotated[int, Strict(), Field(ge=0)]
+    """The partition of payments.events.v1 (and of this topic: same key, same count)."""
+    partitions: Annotated[int, Strict(), Field(ge=1)]
+    """How many partitions there are: a consumer knows a day is closed everywhere only when
+    every one of them has reported it."""
+    business_date: IsoDate
+
+
+class DayClosed(Envelope):
+    """A progress marker on arrears.signals.v1, sent to ``source_partition`` after the
+    signals of that day's close.
+
+    Kafka orders a partition, so a consumer that reads this marker has read every signal of
+    that partition up to ``business_date``. The intervention service closes a client's
+    12-month follow-up on it: event time, never the wall clock, and no race between a late
+    signal and the closing of the follow-up it belongs to.
+    """
+
+    type: Literal["detector_day_closed"]
+    dataschema: Literal["urn:nazorg:schema:arrears.signals:v1"] = SIGNALS_DATASCHEMA
+    data: DayClosedData
+
+
+SignalsMessage = Annotated[ArrearsSignal | DayClosed, Field(discriminator="type")]
+"""Any message on arrears.signals.v1."""
+
+SIGNALS_MESSAGE_ADAPTER: Final[TypeAdapter[SignalsMessage]] = TypeAdapter(
+    SignalsMessage, config=ConfigDict(hide_input_in_errors=True)
+)

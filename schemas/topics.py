@@ -19,7 +19,7 @@ from schemas.envelope import Envelope
 from schemas.ingest_api import ErrorResponse, IngestResponse
 from schemas.outcomes import OUTCOME_EVENT_ADAPTER, OutcomeEnvelope
 from schemas.payments import PAYMENT_EVENT_ADAPTER, BusinessDayClosed, LoanEventData
-from schemas.signals import ArrearsSignal
+from schemas.signals import SIGNALS_MESSAGE_ADAPTER, ArrearsSignal, DayClosed
 
 PAYMENTS_INBOUND: Final = "payments.inbound.v1"
 PAYMENT_EVENTS: Final = "payments.events.v1"
@@ -86,9 +86,10 @@ CONTRACTS: Final = MappingProxyType(
             ),
             _contract(
                 ARREARS_SIGNALS,
-                ArrearsSignal,
+                SIGNALS_MESSAGE_ADAPTER,
                 "serialization",
-                "An arrears signal. Key: data.loan_id.",
+                "An arrears signal (key: data.loan_id), or a detector_day_closed progress "
+                "marker (no key, sent to data.source_partition).",
             ),
             _contract(
                 PILOT_ENROLMENTS,
@@ -145,7 +146,7 @@ def partition_key(message: BaseModel) -> bytes | None:
     ``business_day_closed`` has no key because it must reach every partition: the
     producer sends one copy to each partition explicitly.
     """
-    if isinstance(message, BusinessDayClosed | DeadLetter):
+    if isinstance(message, BusinessDayClosed | DeadLetter | DayClosed):
         return None
     if isinstance(message, ArrearsSignal):
         return message.data.loan_id.encode("utf-8")

@@ -23,7 +23,12 @@ from services.arrears_detector.events import BusinessDayClosed
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
 from services.arrears_detector.shell_partition import PartitionProcessor
-from services.arrears_detector.shell_translate import UndecodableEventError, decode, to_contract
+from services.arrears_detector.shell_translate import (
+    UndecodableEventError,
+    day_closed_marker,
+    decode,
+    to_contract,
+)
 from services.arrears_detector.signals import Signal
 from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
 from services.common.metrics import (
@@ -44,6 +49,7 @@ class DetectorShell:
         self.app = app
         self.signals_topic = app.topic(settings.topic_signals, partitions=settings.topic_partitions)
         self.topic_signals_name = settings.topic_signals
+        self.partitions = settings.topic_partitions
         table_options: dict[str, Any] = {
             "default": None,
             "partitions": settings.topic_partitions,
@@ -74,6 +80,17 @@ class DetectorShell:
                 len(pending)
             )
 
+    async def publish_day_closed(self, partition: int, business_date: str, event_time: str) -> None:
+        """Tell consumers that every signal of ``partition`` up to ``business_date`` is out.
+
+        Sent after the day's signals and before the watermark is stored: a crash in between
+        repeats the marker (same id), it never goes missing.
+        """
+        marker = day_closed_marker(partition, self.partitions, business_date, event_time)
+        sent = await self.signals_topic.send(value=encode(marker), partition=partition)
+        await sent
+        MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.topic_signals_name).inc()
+
     async def handle(self, event: EventT[Any]) -> None:
         message = event.message
         EVENTS_CONSUMED.labels(service=SERVICE, topic=message.topic).inc()
@@ -100,6 +117,8 @@ class DetectorShell:
             metrics.DUPLICATES.inc()
             return
         await self.publish(step.signals, event_time)
+        if step.watermark is not None:
+            await self.publish_day_closed(message.partition, step.watermark, event_time)
         self.processor.commit(message.partition, step)
         if isinstance(domain_event, BusinessDayClosed):
             metrics.LOANS_EVALUATED.observe(step.evaluated)

@@ -15,7 +15,12 @@ from schemas.codec import encode
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
 from services.arrears_detector.shell_partition import PartitionProcessor
-from services.arrears_detector.shell_translate import UndecodableEventError, decode, to_contract
+from services.arrears_detector.shell_translate import (
+    UndecodableEventError,
+    day_closed_marker,
+    decode,
+    to_contract,
+)
 from services.common.kafka import iter_to_end
 from services.common.settings import DetectorSettings
 
@@ -24,7 +29,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ReplayResult:
-    """Signals in the order they would have been published, and the final table contents."""
+    """Signals (and day-closed markers) in the order they would have been published, and the
+    final table contents."""
 
     signals: list[bytes] = field(default_factory=list)
     ledgers: dict[str, Any] = field(default_factory=dict)
@@ -54,5 +60,10 @@ def replay(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POLICY)
             log.error("event skipped in replay", extra={"error": type(exc).__name__})
             continue
         result.signals.extend(encode(to_contract(s, event_time)) for s in step.signals)
+        if step.watermark is not None:
+            marker = day_closed_marker(
+                partition, settings.topic_partitions, step.watermark, event_time
+            )
+            result.signals.append(encode(marker))
         processor.commit(partition, step)
     return result

@@ -12,7 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from schemas.signals import ArrearsSignal
+from schemas.ids import deterministic_id
+from schemas.signals import ArrearsSignal, DayClosed
 from services.arrears_detector import events as domain
 from services.arrears_detector.signals import Signal
 
@@ -101,6 +102,25 @@ def to_contract(signal: Signal, time_of_event: str) -> ArrearsSignal:
                 "reason_code": signal.reason_code,
                 "reason_category": signal.reason_category,
                 "bucket": signal.bucket,
+            },
+        }
+    )
+
+
+def day_closed_marker(
+    partition: int, partitions: int, business_date: str, time_of_event: str
+) -> DayClosed:
+    """The progress marker sent to ``partition`` of arrears.signals.v1 after a day's close."""
+    return DayClosed.model_validate(
+        {
+            "id": deterministic_id("detector_day_closed", str(partition), business_date),
+            "source": SOURCE,
+            "type": "detector_day_closed",
+            "time": time_of_event,
+            "data": {
+                "source_partition": partition,
+                "partitions": partitions,
+                "business_date": business_date,
             },
         }
     )

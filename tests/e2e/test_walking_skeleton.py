@@ -11,8 +11,9 @@ import time
 import httpx
 import pytest
 
-from schemas.codec import decode_outcome, decode_signal
+from schemas.codec import decode_outcome, decode_signals_message
 from schemas.outcomes import SignalObserved
+from schemas.signals import DayClosed
 from services.arrears_detector.shell_replay import replay
 from services.common.db import make_engine
 from services.common.kafka import read_topic
@@ -103,16 +104,22 @@ def test_replay_without_faust_equals_the_streaming_run(
     assert post(local_stack, as_json_array(all_events())).status_code == 200
     wait_for(stack_settings, len(EXPECTED_SIGNALS), timeout_s=90)
     streamed = {
-        decode_signal(r.value).id: r.value
+        decode_signals_message(r.value).id: r.value
         for r in read_topic(stack_settings, stack_settings.topic_signals)
     }
-    assert len(streamed) == len(EXPECTED_SIGNALS)
+    markers = [
+        m for m in map(decode_signals_message, streamed.values()) if isinstance(m, DayClosed)
+    ]
+    assert len(streamed) - len(markers) == len(EXPECTED_SIGNALS)
+    # Every partition reports the close of every business day it saw a tick for.
+    partitions = {m.data.source_partition for m in markers}
+    assert partitions == set(range(stack_settings.topic_partitions))
 
     settings = DetectorSettings.model_validate(stack_settings.model_dump())
     result = replay(settings)
     assert result.errors == 0
     assert result.events == len(read_topic(stack_settings, stack_settings.topic_payment_events))
-    assert {decode_signal(s).id: s for s in result.signals} == streamed
+    assert {decode_signals_message(s).id: s for s in result.signals} == streamed
 
     changelog = f"{local_stack.namespace}-arrears-detector-ledgers-changelog"
     table: dict[str, object] = {}

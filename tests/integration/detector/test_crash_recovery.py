@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.codec import decode_signal
+from schemas.codec import decode_signals_message
 from services.arrears_detector.shell_replay import replay
 from services.common.broker import free_port
 from services.common.kafka import ensure_topics, publish_canonical, read_topic
@@ -109,7 +109,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
         reference = replay(settings)
         assert reference.errors == 0
         assert reference.events == sent
-        expected_ids = {decode_signal(s).id for s in reference.signals}
+        expected_ids = {decode_signals_message(s).id for s in reference.signals}
         assert len(expected_ids) > CLIENTS  # the cohort is eventful, not a trivial run
 
         deadline = time.monotonic() + 120
@@ -118,7 +118,8 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
             for worker in workers:
                 assert worker.alive(), f"worker {worker.name} died:\n{worker.log_tail()}"
             streamed = {
-                decode_signal(r.value).id for r in read_topic(settings, settings.topic_signals)
+                decode_signals_message(r.value).id
+                for r in read_topic(settings, settings.topic_signals)
             }
             if streamed >= expected_ids and _table(settings, app_id) == reference.ledgers:
                 break
