@@ -15,6 +15,7 @@ from schemas.dlq import DeadLetter
 from schemas.enrolments import Enrolment
 from schemas.outcomes import OUTCOME_EVENT_ADAPTER, OutcomeEvent
 from schemas.payments import PAYMENT_EVENT_ADAPTER, PaymentEvent
+from schemas.preferences import ContactPreference
 from schemas.signals import SIGNALS_MESSAGE_ADAPTER, ArrearsSignal, SignalsMessage
 
 Raw = bytes | bytearray | str
@@ -49,6 +50,11 @@ def decode_signals_message(raw: Raw) -> SignalsMessage:
 def decode_enrolment(raw: Raw) -> Enrolment:
     """A message of pilot.enrollments.v1."""
     return Enrolment.model_validate_json(raw)
+
+
+def decode_preference(raw: Raw) -> ContactPreference:
+    """A message of pilot.preferences.v1."""
+    return ContactPreference.model_validate_json(raw)
 
 
 def decode_outcome(raw: Raw) -> OutcomeEvent:
