@@ -1,85 +1,112 @@
-"""Outcome store with a tracking position: effectively-once output from at-least-once input.
+"""The intervention service's SQL store: effectively-once effects from at-least-once input.
 
-A consumer hands over the outcomes derived from one input message together with that message's
-position (consumer, topic, partition, offset). Both are committed in one transaction, so after a
-crash the stored position says exactly which input has had its effects, and redelivered input
-is recognised and changes nothing.
+A consumer hands over the input message's position (consumer, topic, partition, offset) with a
+function that writes the message's effects; :meth:`InterventionRepository.run` claims the
+position and runs the function in ONE transaction. After a crash the stored position says
+exactly which input has had its effects, and redelivered input is recognised and changes
+nothing. Background tasks (the Sofie dispatcher, the outcome relay) use the short
+transactions below. Values in and out are the plain dataclasses of ``repository_rows``.
+
+Works unchanged on PostgreSQL and SQLite (the engine from ``services.common.db.make_engine``).
+A briefly unreachable database raises SQLAlchemy's ``OperationalError``; callers retry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 
 from services.common.db import connect_read_only
-from services.intervention.tables import consumer_positions, outcomes
+from services.intervention import repository_outbox, repository_relay
+from services.intervention.repository_rows import (
+    ContactRow,
+    DecisionRow,
+    EnrolmentRow,
+    ObservationRow,
+    OutboxRow,
+    OutboxStats,
+    OutcomeRow,
+    Position,
+    RefusalRow,
+)
+from services.intervention.repository_sql import (
+    OUTCOME_COLUMNS,
+    advance_position,
+    decision_from,
+    enrolment_from,
+    outcome_from,
+    select_enrolments,
+)
+from services.intervention.repository_tx import Tx
+from services.intervention.tables import (
+    assignment_refusals,
+    consumer_positions,
+    decisions,
+    outcomes,
+)
 
-__all__ = ["InterventionRepository", "OutcomeRow", "Position"]
+__all__ = [
+    "ContactRow",
+    "DecisionRow",
+    "EnrolmentRow",
+    "InterventionRepository",
+    "ObservationRow",
+    "OutboxRow",
+    "OutboxStats",
+    "OutcomeRow",
+    "Position",
+    "RefusalRow",
+    "Tx",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """The input message whose effects are being recorded."""
-
-    consumer: str
-    topic: str
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeRow:
-    """One outcome event; ``payload`` is its exact JSON text, ``time`` is timezone-aware."""
-
-    id: str
-    subject: str
-    type: str
-    time: datetime
-    arm: str | None
-    payload: str
+T = TypeVar("T")
 
 
 class InterventionRepository:
-    """Reads and writes the intervention service's outcome store through a SQLAlchemy Engine.
-
-    Works unchanged on PostgreSQL and SQLite (the engine from ``services.common.db.make_engine``).
-    """
+    """Reads and writes the intervention service's tables through a SQLAlchemy Engine."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._dialect = engine.dialect.name
-        if self._dialect not in ("postgresql", "sqlite"):
-            raise ValueError(f"unsupported dialect {self._dialect!r}")
+        dialect = engine.dialect.name
+        if dialect not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported dialect {dialect!r}")
 
-    def record(self, position: Position, outcomes: Sequence[OutcomeRow]) -> bool:
-        """Apply ``outcomes`` and advance the tracking position in ONE transaction.
+    # One input message, one transaction
 
-        Returns False, writing nothing, when ``position.offset`` is not beyond the stored offset
-        for (consumer, topic, partition): re-consumed input changes nothing. Outcome ids already
-        stored are skipped, not errors (ids are deterministic, so a duplicate is the same event).
+    def run(self, position: Position | None, work: Callable[[Tx], T]) -> tuple[bool, T | None]:
+        """Claim ``position`` (if given), then run ``work`` in the same transaction and commit.
 
-        Concurrency: the position is claimed first, by one ``INSERT .. ON CONFLICT DO UPDATE ..
-        WHERE last_offset < new .. RETURNING`` statement, which returns a row only when it inserted
-        or advanced the position. On PostgreSQL the upsert row-locks the position (or waits on the
-        primary key for a concurrent first insert) and re-evaluates the WHERE against the winner's
-        committed row, so of two workers racing on one position exactly one advances it and the
-        other gets False. Unlike SELECT .. FOR UPDATE, this also covers a position's very first
-        record, when there is no row to lock yet. On SQLite the engine begins every writing
-        transaction with ``BEGIN IMMEDIATE``, which serialises writers outright. Because the
-        claim comes first, the loser never touches the outcomes table.
+        Returns ``(False, None)``, running nothing, when the position is not beyond the stored
+        offset for (consumer, topic, partition): re-consumed input changes nothing. Otherwise
+        ``(True, work's result)``. If ``work`` raises, nothing (not even the position) commits.
+
+        The claim comes first so that of two workers racing on one message (a rebalance) the
+        loser waits for the winner's commit, then gets False without touching anything else;
+        see ``repository_sql.advance_position`` for how each backend guarantees that.
         """
         with self._engine.begin() as connection:
-            if not self._advance(connection, position):
-                return False
-            if outcomes:
-                connection.execute(self._insert_outcomes(), [_outcome_values(o) for o in outcomes])
-            return True
+            if position is not None and not advance_position(connection, position):
+                return False, None
+            tx = Tx(connection)
+            try:
+                return True, work(tx)
+            finally:
+                tx.close()
+
+    def record(self, position: Position, outcomes: Sequence[OutcomeRow]) -> bool:
+        """Store ``outcomes`` (queued for the relay) with ``position``, as one ``run``.
+
+        False, writing nothing, for a position already recorded. Outcome ids already stored are
+        skipped, not errors (ids are deterministic, so a duplicate is the same event).
+        """
+        applied, _ = self.run(position, lambda tx: tx.insert_outcomes(outcomes))
+        return applied
+
+    # Tracking and outcomes (readers)
 
     def last_offset(self, consumer: str, topic: str, partition: int) -> int | None:
         """The last offset recorded for this consumer and partition, or None if there is none."""
@@ -94,29 +121,11 @@ class InterventionRepository:
 
     def outcomes(self, subject: str | None = None) -> list[OutcomeRow]:
         """All outcomes, or one subject's, ordered by event time then id (a total order)."""
-        query = sa.select(
-            outcomes.c.id,
-            outcomes.c.subject,
-            outcomes.c.type,
-            outcomes.c.time,
-            outcomes.c.arm,
-            outcomes.c.payload,
-        ).order_by(outcomes.c.time, outcomes.c.id)
+        query = sa.select(*OUTCOME_COLUMNS).order_by(outcomes.c.time, outcomes.c.id)
         if subject is not None:
             query = query.where(outcomes.c.subject == subject)
         with connect_read_only(self._engine) as connection:
-            rows = connection.execute(query).all()
-        return [
-            OutcomeRow(
-                id=row.id,
-                subject=row.subject,
-                type=row.type,
-                time=row.time,
-                arm=row.arm,
-                payload=row.payload,
-            )
-            for row in rows
-        ]
+            return [outcome_from(row) for row in connection.execute(query)]
 
     def count_outcomes(self) -> int:
         """Number of stored outcomes."""
@@ -124,47 +133,92 @@ class InterventionRepository:
         with connect_read_only(self._engine) as connection:
             return int(connection.execute(query).scalar_one())
 
-    def _advance(self, connection: Connection, position: Position) -> bool:
-        insert = self._insert(consumer_positions).values(
-            consumer=position.consumer,
-            topic=position.topic,
-            partition=position.partition,
-            last_offset=position.offset,
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=[
-                consumer_positions.c.consumer,
-                consumer_positions.c.topic,
-                consumer_positions.c.partition,
-            ],
-            set_={
-                "last_offset": insert.excluded.last_offset,
-                "updated_at": sa.func.current_timestamp(),
-            },
-            where=consumer_positions.c.last_offset < insert.excluded.last_offset,
-        )
-        # RETURNING (not rowcount, which drivers need not report for INSERT) yields the row only
-        # when it was inserted or advanced.
-        claimed = connection.execute(statement.returning(consumer_positions.c.last_offset))
-        return claimed.first() is not None
+    # Sofie outbox: the dispatcher (see repository_outbox)
 
-    def _insert_outcomes(self) -> postgresql.Insert | sqlite.Insert:
-        return self._insert(outcomes).on_conflict_do_nothing(index_elements=[outcomes.c.id])
+    def claim_due(self, now: datetime, limit: int, lease_s: float) -> list[OutboxRow]:
+        """Lease up to ``limit`` due pending requests to the caller for ``lease_s`` seconds."""
+        with self._engine.begin() as connection:
+            return repository_outbox.claim_due(connection, now, limit, lease_s)
 
-    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        # ON CONFLICT is spelled the same on both backends, but SQLAlchemy offers it only through
-        # each dialect's own insert(); both constructs share the methods used here.
-        if self._dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+    def mark_delivered(
+        self,
+        action_id: str,
+        sofie_action_id: str,
+        delivered_at: datetime,
+        outcomes: Sequence[OutcomeRow],
+    ) -> bool:
+        """Mark a pending request delivered and store its outcomes; False if not pending."""
+        with self._engine.begin() as connection:
+            return repository_outbox.mark_delivered(
+                connection, action_id, sofie_action_id, delivered_at, outcomes
+            )
 
+    def mark_retry(
+        self, action_id: str, attempts: int, next_attempt_at: datetime, error: str
+    ) -> None:
+        """Schedule a pending request's next attempt."""
+        with self._engine.begin() as connection:
+            repository_outbox.mark_retry(connection, action_id, attempts, next_attempt_at, error)
 
-def _outcome_values(outcome: OutcomeRow) -> dict[str, Any]:
-    return {
-        "id": outcome.id,
-        "subject": outcome.subject,
-        "type": outcome.type,
-        "time": outcome.time,
-        "arm": outcome.arm,
-        "payload": outcome.payload,
-    }
+    def mark_parked(self, action_id: str, attempts: int, error: str) -> None:
+        """Stop retrying a pending request."""
+        with self._engine.begin() as connection:
+            repository_outbox.mark_parked(connection, action_id, attempts, error)
+
+    def outbox_stats(self) -> OutboxStats:
+        with connect_read_only(self._engine) as connection:
+            return repository_outbox.outbox_stats(connection)
+
+    def outbox_row(self, action_id: str) -> OutboxRow | None:
+        with connect_read_only(self._engine) as connection:
+            return repository_outbox.outbox_row(connection, action_id)
+
+    # Outcome relay (see repository_relay)
+
+    def pending_relay(self, limit: int) -> list[tuple[int, OutcomeRow]]:
+        """Outcomes committed but not yet published, with their ``seq``, oldest first."""
+        with connect_read_only(self._engine) as connection:
+            return repository_relay.pending_relay(connection, limit)
+
+    def mark_relayed(self, seqs: Sequence[int]) -> None:
+        """Forget outcomes the relay has published."""
+        with self._engine.begin() as connection:
+            repository_relay.mark_relayed(connection, seqs)
+
+    # Readers for tests and the report
+
+    def decisions(self, client_id: str | None = None) -> list[DecisionRow]:
+        """All decisions, or one client's, by decision time then action id."""
+        query = sa.select(*decisions.c).order_by(decisions.c.decided_at, decisions.c.action_id)
+        if client_id is not None:
+            query = query.where(decisions.c.client_id == client_id)
+        with connect_read_only(self._engine) as connection:
+            return [decision_from(row) for row in connection.execute(query)]
+
+    def decision(self, action_id: str) -> DecisionRow | None:
+        """One decision by its action id (the dispatcher builds ``action_sent`` from it)."""
+        query = sa.select(*decisions.c).where(decisions.c.action_id == action_id)
+        with connect_read_only(self._engine) as connection:
+            row = connection.execute(query).first()
+        return None if row is None else decision_from(row)
+
+    def enrolments(self) -> list[EnrolmentRow]:
+        """All enrolments, by enrolment date then client id."""
+        with connect_read_only(self._engine) as connection:
+            return [enrolment_from(row) for row in connection.execute(select_enrolments())]
+
+    def refusals(self) -> list[RefusalRow]:
+        """Refused assignment changes, in the order they were refused."""
+        table = assignment_refusals
+        query = sa.select(*table.c).order_by(table.c.id)
+        with connect_read_only(self._engine) as connection:
+            return [
+                RefusalRow(
+                    client_id=row.client_id,
+                    experiment_key=row.experiment_key,
+                    reason=row.reason,
+                    requested_json=row.requested,
+                    refused_at=row.refused_at,
+                )
+                for row in connection.execute(query)
+            ]

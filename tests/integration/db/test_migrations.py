@@ -19,8 +19,18 @@ from .helpers import outcome, position
 
 pytestmark = pytest.mark.integration
 
-HEAD = "0002"
-APP_TABLES = {"consumer_positions", "outcomes", "enrolments"}
+HEAD = "0003"
+TABLES_0002 = {"consumer_positions", "outcomes", "enrolments"}
+APP_TABLES = TABLES_0002 | {
+    "assignment_refusals",
+    "consents",
+    "signal_observations",
+    "decisions",
+    "outbox",
+    "watermarks",
+    "followups",
+    "outcome_relay",
+}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -77,11 +87,45 @@ def test_downgrade_to_base_then_upgrade_again(unmigrated_db_engine: Engine) -> N
     assert _version(unmigrated_db_engine) == HEAD
 
 
+def test_downgrading_0003_keeps_the_earlier_tables_and_their_rows(
+    unmigrated_db_engine: Engine,
+) -> None:
+    upgrade(unmigrated_db_engine)
+    repository = InterventionRepository(unmigrated_db_engine)
+    assert repository.record(position(1), [outcome("o-1")])  # also fills outcome_relay
+
+    with unmigrated_db_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0002")
+
+    assert _tables(unmigrated_db_engine) == TABLES_0002 | {"alembic_version"}
+    assert _version(unmigrated_db_engine) == "0002"
+    assert repository.count_outcomes() == 1
+
+    upgrade(unmigrated_db_engine)
+
+    assert _version(unmigrated_db_engine) == HEAD
+    assert repository.pending_relay(10) == []  # the relay queue went with its table
+
+
 def test_migrated_database_matches_table_definitions(db_engine: Engine) -> None:
     """Guards against a change to tables.py without a migration (or the other way round)."""
+    assert set(metadata.tables) == APP_TABLES  # the comparison below covers every table
     with db_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def test_migrated_check_constraints_match_table_definitions(db_engine: Engine) -> None:
+    """Alembic's comparison ignores CHECK constraints; compare their names here."""
+    inspector = sa.inspect(db_engine)
+    for table in metadata.sorted_tables:
+        declared = {
+            str(constraint.name)
+            for constraint in table.constraints
+            if isinstance(constraint, sa.CheckConstraint)
+        }
+        migrated = {check["name"] for check in inspector.get_check_constraints(table.name)}
+        assert migrated == declared, table.name
 
 
 def test_concurrent_upgrades_of_an_empty_database_both_succeed(
