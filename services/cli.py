@@ -15,6 +15,8 @@ from typing import BinaryIO, TextIO
 
 import click
 
+from services.sofie_dev.cli import sofie_dev, sofie_dev_openapi
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
@@ -198,6 +200,53 @@ def intervention(ctx: click.Context) -> None:
         from services.intervention.app import run_worker
 
         run_worker()
+
+
+@intervention.command("enroll")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--dry-run", is_flag=True, help="Validate only; publish nothing.")
+def intervention_enroll(file: TextIO, dry_run: bool) -> None:
+    """Enrol the clients of a CSV file (client_id,loan_ids,segment,enrolment_date; loan ids
+    separated by ';'): every row valid, or nothing is published."""
+    from services.common.kafka import ensure_topics, make_producer
+    from services.common.settings import CommonSettings
+    from services.intervention.enrol_csv import EnrolmentFileError, encoded, parse
+
+    try:
+        messages = parse(file)
+    except EnrolmentFileError as exc:
+        for error in exc.errors[:100]:
+            click.echo(str(error), err=True)
+        if len(exc.errors) > 100:
+            click.echo(f"... and {len(exc.errors) - 100} more", err=True)
+        raise click.ClickException(str(exc)) from exc
+    if dry_run:
+        click.echo(f"{len(messages)} enrolments valid; nothing published (dry run)")
+        return
+    settings = CommonSettings()
+    if settings.create_topics:
+        ensure_topics(settings, [settings.topic_enrolments])
+    producer = make_producer(settings)
+    try:
+        sent = [
+            producer.send(settings.topic_enrolments, key=key, value=value)
+            for key, value in encoded(messages)
+        ]
+        producer.flush()
+        for future in sent:
+            future.get(timeout=30)  # raises unless the broker acknowledged (acks=all)
+    except Exception as exc:
+        raise click.ClickException(
+            f"the broker did not acknowledge every enrolment ({type(exc).__name__}); "
+            "run the import again: re-enrolling is idempotent"
+        ) from exc
+    finally:
+        producer.close()
+    click.echo(f"published {len(messages)} enrolments to {settings.topic_enrolments}")
+
+
+main.add_command(sofie_dev)
+main.add_command(sofie_dev_openapi)
 
 
 @main.command("simulate")
