@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.base import ContractModel
 from schemas.identifiers import Code, Identifier
+from schemas.temporal import UtcDatetime
 
 Arm = Literal["treatment", "control"]
 
@@ -18,10 +19,12 @@ SofieChannel = Literal["app", "email", "video", "workshop", "one_to_one"]
 Channel = Literal["app", "email", "video", "workshop", "one_to_one", "bank_process"]
 """Sofie's channels plus ``bank_process``: the bank's existing process (control arm)."""
 
-ActionStatus = Literal["planned", "shadow", "suppressed", "deferred"]
+ActionStatus = Literal["planned", "shadow", "suppressed", "bank_process"]
 """``planned``: to be sent through the outbox; ``shadow``: what the control arm *would*
 have received, recorded and never sent; ``suppressed``: blocked by the contact policy;
-``deferred``: postponed (e.g. quiet hours) and decided again later."""
+``bank_process``: the bank's existing process, done by the bank and only recorded here.
+A contact postponed by quiet hours stays planned (or shadow) with a later ``deliver_after``
+and a ``deferred_reason``."""
 
 
 class ActionDecision(ContractModel):
@@ -37,7 +40,11 @@ class ActionDecision(ContractModel):
     """Behavioural lever, e.g. ``nudge``, ``mental_accounting``, ``repetition``."""
     status: ActionStatus
     reason: Code | None = None
-    """Machine-readable code (``frequency_cap``, ``opted_out``), never free text."""
+    """Why it was suppressed (``frequency_cap``, ``no_consent``), never free text."""
+    deferred_reason: Code | None = None
+    """Why ``deliver_after`` is later than the playbook asked (``quiet_hours``)."""
+    deliver_after: UtcDatetime | None = None
+    """Not before this instant (event time); none for a suppressed action."""
     signal_id: Identifier
     playbook_version: Identifier
 
@@ -51,6 +58,10 @@ class ActionDecision(ContractModel):
             )
         if self.arm == "treatment" and self.status == "shadow":
             raise PydanticCustomError("arm_status", "shadow decisions belong to the control arm")
+        if (self.status == "bank_process") != (self.channel == "bank_process"):
+            raise PydanticCustomError(
+                "bank_process", "the bank_process status and channel go together"
+            )
         return self
 
 

@@ -12,20 +12,23 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
-from schemas.actions import ActionDecision, SofieActionRequest, SofieActionResponse
+from schemas.actions import ActionDecision, SofieActionResponse
 from schemas.dlq import DeadLetter
 from schemas.enrolments import Enrolment
 from schemas.envelope import Envelope
 from schemas.ingest_api import ErrorResponse, IngestResponse
 from schemas.outcomes import OUTCOME_EVENT_ADAPTER, OutcomeEnvelope
 from schemas.payments import PAYMENT_EVENT_ADAPTER, BusinessDayClosed, LoanEventData
+from schemas.preferences import ContactPreference
 from schemas.signals import SIGNALS_MESSAGE_ADAPTER, ArrearsSignal, DayClosed
+from schemas.sofie_api import EngagementCallback, SofieDeliveryRequest
 
 PAYMENTS_INBOUND: Final = "payments.inbound.v1"
 PAYMENT_EVENTS: Final = "payments.events.v1"
 PAYMENTS_DLQ: Final = "payments.dlq.v1"
 ARREARS_SIGNALS: Final = "arrears.signals.v1"
 PILOT_ENROLMENTS: Final = "pilot.enrollments.v1"
+PILOT_PREFERENCES: Final = "pilot.preferences.v1"
 OUTCOMES: Final = "outcomes.v1"
 
 TOPICS: Final = (
@@ -34,6 +37,7 @@ TOPICS: Final = (
     PAYMENTS_DLQ,
     ARREARS_SIGNALS,
     PILOT_ENROLMENTS,
+    PILOT_PREFERENCES,
     OUTCOMES,
 )
 """Every Kafka topic of nazorg."""
@@ -98,6 +102,12 @@ CONTRACTS: Final = MappingProxyType(
                 "A client enrolled in the pilot. Key: data.client_id.",
             ),
             _contract(
+                PILOT_PREFERENCES,
+                ContactPreference,
+                "validation",
+                "A client's consent (or opt-out) for one Sofie channel. Key: data.client_id.",
+            ),
+            _contract(
                 OUTCOMES,
                 OUTCOME_EVENT_ADAPTER,
                 "serialization",
@@ -123,7 +133,7 @@ CONTRACTS: Final = MappingProxyType(
             ),
             _contract(
                 "http.sofie.action_request.v1",
-                SofieActionRequest,
+                SofieDeliveryRequest,
                 "serialization",
                 "Request body we send to the Sofie action API.",
             ),
@@ -132,6 +142,12 @@ CONTRACTS: Final = MappingProxyType(
                 SofieActionResponse,
                 "validation",
                 "Response body we accept from the Sofie action API (unknown fields ignored).",
+            ),
+            _contract(
+                "http.sofie.engagement_callback.v1",
+                EngagementCallback,
+                "validation",
+                "Body of Sofie's engagement callback to our webhook.",
             ),
         )
     }
@@ -152,7 +168,7 @@ def partition_key(message: BaseModel) -> bytes | None:
         return message.data.loan_id.encode("utf-8")
     if isinstance(message, Envelope) and isinstance(message.data, LoanEventData):
         return message.data.loan_id.encode("utf-8")
-    if isinstance(message, Enrolment):
+    if isinstance(message, Enrolment | ContactPreference):
         return message.data.client_id.encode("utf-8")
     if isinstance(message, OutcomeEnvelope):
         return message.subject.encode("utf-8")

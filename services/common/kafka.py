@@ -43,6 +43,7 @@ def all_topics(settings: CommonSettings) -> list[str]:
         settings.topic_dlq,
         settings.topic_signals,
         settings.topic_enrolments,
+        settings.topic_preferences,
         settings.topic_outcomes,
     ]
 

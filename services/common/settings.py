@@ -7,15 +7,18 @@ half the session timeout (docs/decisions/0003-embedded-broker.md).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import date
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from schemas import topics
 
 MIN_SECRET_LENGTH = 16
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class CommonSettings(BaseSettings):
@@ -36,6 +39,7 @@ class CommonSettings(BaseSettings):
     topic_dlq: str = topics.PAYMENTS_DLQ
     topic_signals: str = topics.ARREARS_SIGNALS
     topic_enrolments: str = topics.PILOT_ENROLMENTS
+    topic_preferences: str = topics.PILOT_PREFERENCES
     topic_outcomes: str = topics.OUTCOMES
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication_factor: int = Field(default=3, ge=1)
@@ -136,6 +140,39 @@ class InterventionSettings(CommonSettings):
         description="HMAC key that pseudonymises client ids on the outcome topic",
     )
     experiment_key: str = "sofie-pilot-2026"
+    treatment_share: float = Field(
+        default=0.375,
+        gt=0,
+        lt=1,
+        description="Intended share of enrolled clients assigned to treatment (3:5 = 0.375)",
+    )
+    followup_days: int = Field(default=365, ge=1)
+    pilot_end_date: date | None = Field(
+        default=None,
+        description="Business date at which open follow-ups close as censored (none: never)",
+    )
+    playbook_path: str | None = Field(
+        default=None, description="A playbook YAML file; the packaged playbook_v1 when unset"
+    )
+    sofie_url: str = "http://127.0.0.1:8070"
+    sofie_token: SecretStr = Field(
+        default=SecretStr("dev-sofie-token-change-me"),
+        description="Bearer token for Sofie's action API",
+    )
+    sofie_timeout_s: float = Field(default=5.0, gt=0)
+    sofie_callback_token: SecretStr = Field(
+        default=SecretStr("dev-callback-token-change-me"),
+        description="Bearer token Sofie presents on engagement callbacks to our webhook",
+    )
+    dispatch_interval_s: float = Field(default=0.2, gt=0)
+    dispatch_batch: int = Field(default=50, ge=1)
+    dispatch_lease_s: float = Field(default=30.0, gt=0)
+    dispatch_max_attempts: int = Field(default=8, ge=1)
+    dispatch_backoff_base_s: float = Field(default=0.5, gt=0)
+    dispatch_backoff_cap_s: float = Field(default=60.0, gt=0)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_reset_s: float = Field(default=10.0, gt=0)
+    relay_interval_s: float = Field(default=0.1, gt=0)
 
     @field_validator("study_key")
     @classmethod
@@ -143,6 +180,18 @@ class InterventionSettings(CommonSettings):
         if len(value.get_secret_value()) < 16:
             raise ValueError("set NAZORG_STUDY_KEY to a secret of at least 16 characters")
         return value
+
+    @model_validator(mode="after")
+    def _no_dev_tokens_beyond_loopback(self) -> Self:
+        # The dev defaults let `make demo` talk to the dev Sofie server; a real Sofie must
+        # never be called, or call us, with a token that is printed in our source code.
+        host = urlsplit(self.sofie_url).hostname or ""
+        if host not in LOOPBACK_HOSTS:
+            for name in ("sofie_token", "sofie_callback_token"):
+                secret: SecretStr = getattr(self, name)
+                if secret.get_secret_value().startswith("dev-"):
+                    raise ValueError(f"set NAZORG_{name.upper()} for a Sofie outside loopback")
+        return self
 
     def display(self) -> dict[str, Any]:
         shown = super().display()

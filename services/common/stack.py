@@ -31,6 +31,7 @@ TOPIC_SETTINGS = (
     "topic_dlq",
     "topic_signals",
     "topic_enrolments",
+    "topic_preferences",
     "topic_outcomes",
 )
 
@@ -69,6 +70,12 @@ class LocalStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[ServiceProcess] = field(default_factory=list)
     ingest_port: int = 0
+    sofie_port: int = 0
+    intervention_port: int = 0
+    sofie_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    callback_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    sofie_args: list[str] = field(default_factory=list)
+    """Extra options for ``nazorg sofie-dev`` (e.g. ``--engagement-rate 0``)."""
 
     def client_settings(self) -> CommonSettings:
         """Settings for clients that talk to this stack's topics."""
@@ -81,6 +88,9 @@ class LocalStack:
             "NAZORG_DATABASE_URL": self.database_url,
             "NAZORG_INGEST_API_TOKENS": f'["{self.api_token}"]',
             "NAZORG_STUDY_KEY": self.study_key,
+            "NAZORG_SOFIE_URL": self.sofie_url,
+            "NAZORG_SOFIE_TOKEN": self.sofie_token,
+            "NAZORG_SOFIE_CALLBACK_TOKEN": self.callback_token,
             "NAZORG_LOG_FORMAT": "json",
         }
         for name, topic in namespaced_topics(self.namespace).items():
@@ -96,12 +106,55 @@ class LocalStack:
     def ingest_url(self) -> str:
         return f"http://127.0.0.1:{self.ingest_port}"
 
+    @property
+    def sofie_url(self) -> str:
+        return f"http://127.0.0.1:{self.sofie_port}"
+
+    @property
+    def intervention_url(self) -> str:
+        return f"http://127.0.0.1:{self.intervention_port}"
+
+    def sofie_process(self) -> ServiceProcess:
+        """The dev Sofie server; it posts engagement callbacks to the intervention worker."""
+        return ServiceProcess(
+            "sofie-dev",
+            [
+                "sofie-dev",
+                "--port",
+                str(self.sofie_port),
+                "--callback-url",
+                f"{self.intervention_url}/v1/sofie/engagements",
+                *self.sofie_args,
+            ],
+            self.env(),
+            f"{self.sofie_url}/healthz",
+            self.workdir / "sofie-dev.log",
+        )
+
+    def intervention_process(self, name: str = "intervention") -> ServiceProcess:
+        return ServiceProcess(
+            name,
+            ["intervention"],
+            {
+                **self.env(),
+                "NAZORG_INTERVENTION_WEB_PORT": str(self.intervention_port),
+                "NAZORG_INTERVENTION_DATA_DIR": str(self.workdir / name),
+            },
+            f"{self.intervention_url}/readyz",
+            self.workdir / f"{name}.log",
+        )
+
     def start(self, ready_timeout: float = 90.0) -> LocalStack:
-        """Start ingest first (it creates the topics), then the two workers, and wait for all."""
+        """Start the dev Sofie server and ingest (it creates the topics), then the two workers,
+        and wait for all."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.ingest_port = free_port()
-        detector_port, intervention_port = free_port(), free_port()
+        self.sofie_port, self.intervention_port = free_port(), free_port()
+        detector_port = free_port()
         base = self.env()
+        sofie = self.sofie_process()
+        self.processes.append(sofie.start())
+        sofie.wait_ready(ready_timeout)
         ingest = ServiceProcess(
             "ingest",
             ["ingest"],
@@ -123,17 +176,7 @@ class LocalStack:
                 f"http://127.0.0.1:{detector_port}/readyz",
                 self.workdir / "detector.log",
             ),
-            ServiceProcess(
-                "intervention",
-                ["intervention"],
-                {
-                    **base,
-                    "NAZORG_INTERVENTION_WEB_PORT": str(intervention_port),
-                    "NAZORG_INTERVENTION_DATA_DIR": str(self.workdir / "intervention"),
-                },
-                f"http://127.0.0.1:{intervention_port}/readyz",
-                self.workdir / "intervention.log",
-            ),
+            self.intervention_process(),
         ]
         for worker in workers:
             self.processes.append(worker.start())

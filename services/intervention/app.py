@@ -1,39 +1,46 @@
-"""``nazorg intervention``: the Faust worker that turns detector signals into outcome records.
+"""``nazorg intervention``: the Faust worker around the intervention core.
 
-Walking-skeleton scope: every signal becomes a ``signal_observed`` outcome, written to SQL together
-with the consumer position (one transaction) and then published to outcomes.v1. Enrolment, the
-playbook and the outbox to Sofie come with the intervention issue.
-
-Delivery is at-least-once: the outcome is published again when a signal is re-consumed (its id
-is deterministic, so consumers dedupe); SQL changes nothing the second time.
+Agents consume enrolments, contact preferences and the detector's signals (with its
+day-closed markers); each message's effects are committed in one SQL transaction together with
+its consumer position, so a re-consumed message changes nothing. Two background tasks move
+data out: the dispatcher delivers planned actions to Sofie from the outbox, the relay publishes
+committed outcomes to outcomes.v1. Sofie's engagement callbacks arrive on a web endpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from faust.types import EventT
+from faust.web import Request, Response, View
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from schemas.codec import decode_signal, encode
+from schemas.codec import decode_enrolment, decode_preference, decode_signals_message
+from schemas.signals import DayClosed
+from schemas.sofie_api import EngagementCallback
 from services.common.db import make_engine, upgrade
 from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
-from services.common.metrics import (
-    EVENTS_CONSUMED,
-    MESSAGES_PRODUCED,
-    PROCESSING_ERRORS,
-)
+from services.common.metrics import EVENTS_CONSUMED, MESSAGES_PRODUCED, PROCESSING_ERRORS
 from services.common.settings import InterventionSettings
-from services.intervention.observations import signal_observed
-from services.intervention.repository import InterventionRepository, OutcomeRow, Position
+from services.intervention import delivery_policy, handlers, metrics
+from services.intervention.contact_policy import ContactPolicyConfig
+from services.intervention.dispatcher import Dispatcher
+from services.intervention.playbook import load_playbook
+from services.intervention.relay import Relay
+from services.intervention.repository import InterventionRepository, Position, Tx
+from services.intervention.sofie_client import SofieClient, verify_callback_token
 
 log = logging.getLogger(__name__)
 SERVICE = "intervention"
+T = TypeVar("T")
+DB_RETRY_CAP_S = 5.0
 
 
 def _prepare_sqlite_dir(url: str) -> None:
@@ -42,15 +49,188 @@ def _prepare_sqlite_dir(url: str) -> None:
         Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
 
 
+def make_context(settings: InterventionSettings) -> handlers.Context:
+    playbook_path = Path(settings.playbook_path) if settings.playbook_path else None
+    return handlers.Context(
+        experiment_key=settings.experiment_key,
+        treatment_share=settings.treatment_share,
+        study_key=settings.study_key.get_secret_value(),
+        playbook=load_playbook(playbook_path),
+        contact_policy=ContactPolicyConfig(),
+        followup_days=settings.followup_days,
+        pilot_end_date=settings.pilot_end_date,
+    )
+
+
+async def retry_db(operation: str, work: Callable[[], T]) -> T:
+    """Run ``work`` in a thread until the database answers; an outage pauses the input."""
+    delay = 0.2
+    while True:
+        try:
+            return await asyncio.to_thread(work)
+        except OperationalError:
+            metrics.DB_RETRIES.labels(operation=operation).inc()
+            log.warning("database unreachable; retrying", extra={"operation": operation})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, DB_RETRY_CAP_S)
+
+
+class InterventionShell:
+    """Topics, agents, tasks and the webhook around the handlers."""
+
+    def __init__(self, app: faust.App, settings: InterventionSettings) -> None:
+        self.app = app
+        self.settings = settings
+        url = settings.database_url.get_secret_value()
+        _prepare_sqlite_dir(url)
+        engine = make_engine(url, settings.database_schema)
+        upgrade(engine)
+        self.repository = InterventionRepository(engine)
+        self.context = make_context(settings)
+        partitions = settings.topic_partitions
+        self.outcomes_topic = app.topic(settings.topic_outcomes, partitions=partitions)
+        self.relay = Relay(self.repository, self._send_outcome, 500, settings.relay_interval_s)
+        self.client = SofieClient(
+            settings.sofie_url, settings.sofie_token, timeout_s=settings.sofie_timeout_s
+        )
+        self.dispatcher = Dispatcher(
+            self.repository,
+            self.client,
+            self.context.study_key,
+            retry=delivery_policy.RetryPolicy(
+                base_s=settings.dispatch_backoff_base_s,
+                cap_s=settings.dispatch_backoff_cap_s,
+                max_attempts=settings.dispatch_max_attempts,
+            ),
+            breaker=delivery_policy.BreakerConfig(
+                failure_threshold=settings.breaker_failure_threshold,
+                reset_after_s=settings.breaker_reset_s,
+            ),
+            batch=settings.dispatch_batch,
+            lease_s=settings.dispatch_lease_s,
+            interval_s=settings.dispatch_interval_s,
+        )
+        self.stopping = asyncio.Event()
+        for topic_name, name, handle in (
+            (settings.topic_enrolments, "enrol-clients", self.handle_enrolment),
+            (settings.topic_preferences, "contact-preferences", self.handle_preference),
+            (settings.topic_signals, "act-on-signals", self.handle_signal),
+        ):
+            topic = app.topic(topic_name, partitions=partitions)
+            add_timed_agent(app, topic, name, SERVICE, handle)
+        app.task(self._dispatch_task)
+        app.task(self._relay_task)
+        self._add_webhook()
+
+    async def _send_outcome(self, key: bytes, value: bytes) -> Any:
+        sent = await self.outcomes_topic.send(key=key, value=value)
+        MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.settings.topic_outcomes).inc()
+        return sent
+
+    async def _dispatch_task(self) -> None:
+        await self.dispatcher.run(self.stopping)
+
+    async def _relay_task(self) -> None:
+        await self.relay.run(self.stopping)
+
+    def _position(self, event: EventT[Any]) -> Position:
+        message = event.message
+        return Position(
+            consumer=self.settings.intervention_app_id,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+        )
+
+    async def _apply(self, event: EventT[Any], work: Callable[[Tx], object]) -> None:
+        position = self._position(event)
+        await retry_db(position.topic, lambda: self.repository.run(position, work))
+        self.relay.wake.set()
+
+    def _invalid(self, event: EventT[Any], reason: str, exc: ValidationError) -> None:
+        # Never the payload: it may hold personal data. Where it is, and how many errors.
+        PROCESSING_ERRORS.labels(service=SERVICE, reason=reason).inc()
+        message = event.message
+        log.error(
+            "invalid message skipped",
+            extra={
+                "reason": reason,
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+                "errors": exc.error_count(),
+            },
+        )
+
+    async def handle_enrolment(self, event: EventT[Any]) -> None:
+        EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
+        try:
+            message = decode_enrolment(event.value)
+        except ValidationError as exc:
+            self._invalid(event, "invalid_enrolment", exc)
+            return
+        await self._apply(event, lambda tx: handlers.on_enrolment(tx, message, self.context))
+
+    async def handle_preference(self, event: EventT[Any]) -> None:
+        EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
+        try:
+            message = decode_preference(event.value)
+        except ValidationError as exc:
+            self._invalid(event, "invalid_preference", exc)
+            return
+        await self._apply(event, lambda tx: handlers.on_preference(tx, message))
+
+    async def handle_signal(self, event: EventT[Any]) -> None:
+        EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
+        try:
+            message = decode_signals_message(event.value)
+        except ValidationError as exc:
+            self._invalid(event, "invalid_signal", exc)
+            return
+        if isinstance(message, DayClosed):
+            marker = message
+            await self._apply(event, lambda tx: handlers.on_day_closed(tx, marker, self.context))
+        else:
+            signal = message
+            await self._apply(event, lambda tx: handlers.on_signal(tx, signal, self.context))
+
+    def _add_webhook(self) -> None:
+        shell = self
+
+        @self.app.page("/v1/sofie/engagements")
+        class Engagements(View):
+            """Sofie's engagement callbacks (app opened, workshop attended, ...)."""
+
+            async def post(self, request: Request) -> Response:
+                header = request.headers.get("Authorization")
+                if not verify_callback_token(header, shell.settings.sofie_callback_token):
+                    metrics.ENGAGEMENTS.labels(result="rejected").inc()
+                    return self.json({"error": "unauthorized"}, status=401)
+                body = await request.read()
+                try:
+                    callback = EngagementCallback.model_validate_json(body)
+                except ValidationError as exc:
+                    metrics.ENGAGEMENTS.labels(result="rejected").inc()
+                    errors = [
+                        {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]}
+                        for e in exc.errors(include_input=False)[:20]
+                    ]
+                    return self.json({"error": "invalid_callback", "fields": errors}, status=422)
+                try:
+                    _, new = await asyncio.to_thread(
+                        shell.repository.run,
+                        None,
+                        lambda tx: handlers.on_engagement(tx, callback, shell.context),
+                    )
+                except OperationalError:
+                    return self.json({"error": "unavailable"}, status=503)
+                shell.relay.wake.set()
+                metrics.ENGAGEMENTS.labels(result="recorded" if new else "duplicate").inc()
+                return self.json({"status": "recorded" if new else "duplicate"}, status=202)
+
+
 def create_app(settings: InterventionSettings) -> faust.App:
     """The Faust app with a migrated database behind it."""
-    url = settings.database_url.get_secret_value()
-    _prepare_sqlite_dir(url)
-    engine = make_engine(url, settings.database_schema)
-    upgrade(engine)
-    repository = InterventionRepository(engine)
-    study_key = settings.study_key.get_secret_value()
-
     app = make_faust_app(
         settings.intervention_app_id,
         settings,
@@ -59,48 +239,7 @@ def create_app(settings: InterventionSettings) -> faust.App:
         data_dir=settings.intervention_data_dir,
         service=SERVICE,
     )
-    signals_topic = app.topic(settings.topic_signals, partitions=settings.topic_partitions)
-    outcomes_topic = app.topic(settings.topic_outcomes, partitions=settings.topic_partitions)
-
-    async def handle(event: EventT[Any]) -> None:
-        message = event.message
-        EVENTS_CONSUMED.labels(service=SERVICE, topic=message.topic).inc()
-        try:
-            signal = decode_signal(event.value)
-        except ValidationError as exc:
-            # Signals come from our own detector; a bad one is a bug, logged without payload.
-            PROCESSING_ERRORS.labels(service=SERVICE, reason="invalid_signal").inc()
-            log.error(
-                "invalid signal skipped",
-                extra={
-                    "topic": message.topic,
-                    "partition": message.partition,
-                    "offset": message.offset,
-                    "errors": exc.error_count(),
-                },
-            )
-            return
-        outcome = signal_observed(signal, study_key)
-        payload = encode(outcome)
-        row = OutcomeRow(
-            id=outcome.id,
-            subject=outcome.subject,
-            type=outcome.type,
-            time=outcome.time,
-            arm=None,
-            payload=payload.decode("utf-8"),
-        )
-        position = Position(
-            consumer=settings.intervention_app_id,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-        )
-        await asyncio.to_thread(repository.record, position, [row])
-        await outcomes_topic.send(key=outcome.subject.encode("ascii"), value=payload)
-        MESSAGES_PRODUCED.labels(service=SERVICE, topic=settings.topic_outcomes).inc()
-
-    add_timed_agent(app, signals_topic, "observe-signals", SERVICE, handle)
+    InterventionShell(app, settings)
     return app
 
 
@@ -108,3 +247,6 @@ def run_worker(settings: InterventionSettings | None = None) -> None:
     """Run one worker until SIGTERM/SIGINT."""
     settings = settings or InterventionSettings()
     run_faust_worker(lambda: create_app(settings), settings)
+
+
+__all__ = ["create_app", "run_worker"]

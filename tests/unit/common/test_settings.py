@@ -80,3 +80,19 @@ def test_ingest_refuses_short_tokens_and_keys(
     monkeypatch.setenv(variable, '["too-short"]')
     with pytest.raises(ValidationError, match="at least 16"):
         IngestSettings()
+
+
+def test_dev_sofie_tokens_are_refused_for_a_sofie_beyond_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NAZORG_STUDY_KEY", STUDY_KEY)
+    monkeypatch.setenv("NAZORG_SOFIE_URL", "https://api.sofie.example/")
+    with pytest.raises(ValidationError, match="NAZORG_SOFIE_TOKEN"):
+        InterventionSettings()
+    monkeypatch.setenv("NAZORG_SOFIE_TOKEN", "a-real-token-from-the-vault")
+    monkeypatch.setenv("NAZORG_SOFIE_CALLBACK_TOKEN", "another-real-token-from-the-vault")
+    settings = InterventionSettings()
+    assert "a-real-token-from-the-vault" not in repr(settings)
+    monkeypatch.setenv("NAZORG_SOFIE_URL", "http://127.0.0.1:8070")
+    monkeypatch.delenv("NAZORG_SOFIE_TOKEN")
+    assert InterventionSettings().sofie_token.get_secret_value().startswith("dev-")

@@ -27,7 +27,8 @@ def test_action_decision_round_trips() -> None:
         ("treatment", "planned", True),
         ("treatment", "shadow", False),
         ("treatment", "suppressed", True),
-        ("control", "deferred", True),
+        ("control", "suppressed", True),
+        ("control", "bank_process", False),
     ],
 )
 def test_arm_and_status_must_agree(arm: str, status: str, ok: bool) -> None:
@@ -35,7 +36,7 @@ def test_arm_and_status_must_agree(arm: str, status: str, ok: bool) -> None:
     if ok:
         assert ActionDecision.model_validate(example).status == status
     else:
-        with pytest.raises(ValidationError, match="arm_status"):
+        with pytest.raises(ValidationError, match="arm_status|bank_process"):
             ActionDecision.model_validate(example)
 
 

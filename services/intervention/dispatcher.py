@@ -1,0 +1,147 @@
+"""The outbox dispatcher: delivers planned actions to Sofie, each exactly once.
+
+At-least-once sending plus Sofie's dedupe by idempotency key (the action id) is exactly-once
+delivery: a row is marked delivered only after Sofie said ``accepted`` or ``duplicate``, so a
+crash anywhere before that sends the same key again and Sofie answers ``duplicate``. Failures
+back off exponentially with full jitter; a run of failures opens the circuit breaker, which
+pauses all sending; an action that keeps failing is parked after ``max_attempts`` and shows in
+the metrics. The retry and breaker rules are pure (``delivery_policy``); this is the shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import OperationalError
+
+from schemas.sofie_api import SofieDeliveryRequest
+from services.intervention import delivery_policy as policy
+from services.intervention import metrics
+from services.intervention.handlers import outcome_row
+from services.intervention.outcome_events import action_sent
+from services.intervention.repository import InterventionRepository, OutboxRow
+from services.intervention.sofie_client import DeliveryResult, SofieClient
+
+log = logging.getLogger(__name__)
+
+AUTH_FAILURES = frozenset({401, 403})
+"""A refused token is our configuration, not the action: retry (and trip the breaker) so the
+actions go out once the token is fixed, instead of parking every one of them."""
+
+
+class Dispatcher:
+    """One loop per worker; several workers may share the outbox (claims are leased)."""
+
+    def __init__(
+        self,
+        repository: InterventionRepository,
+        client: SofieClient,
+        study_key: str,
+        *,
+        retry: policy.RetryPolicy,
+        breaker: policy.BreakerConfig,
+        batch: int,
+        lease_s: float,
+        interval_s: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.repository = repository
+        self.client = client
+        self.study_key = study_key
+        self.retry = retry
+        self.breaker_config = breaker
+        self.breaker = policy.Breaker()
+        self.batch = batch
+        self.lease_s = lease_s
+        self.interval_s = interval_s
+        self.clock = clock
+        self.rand = rand
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Deliver until ``stopping`` is set; a database outage pauses, never ends, the loop."""
+        while not stopping.is_set():
+            try:
+                sent = await self.dispatch_once()
+                await asyncio.to_thread(self.update_gauges)
+            except OperationalError:
+                metrics.DB_RETRIES.labels(operation="dispatch").inc()
+                log.warning("database unreachable; dispatcher waits")
+                sent = 0
+            if not sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), self.interval_s)
+
+    async def dispatch_once(self) -> int:
+        """Claim the due rows and try each once; returns how many were attempted."""
+        rows = await asyncio.to_thread(
+            self.repository.claim_due, self.clock(), self.batch, self.lease_s
+        )
+        attempted = 0
+        for row in rows:
+            allowed, self.breaker = policy.allow(
+                self.breaker_config, self.breaker, time.monotonic()
+            )
+            metrics.BREAKER_OPEN.set(1 if self.breaker.state == "open" else 0)
+            if not allowed:
+                await asyncio.to_thread(self._hold, row)
+                continue
+            attempted += 1
+            await self._attempt(row)
+        return attempted
+
+    def update_gauges(self) -> None:
+        stats = self.repository.outbox_stats()
+        metrics.OUTBOX_PENDING.set(stats.pending)
+        metrics.OUTBOX_PARKED.set(stats.parked)
+        oldest = stats.oldest_pending_created_at
+        age = (self.clock() - oldest).total_seconds() if oldest is not None else 0.0
+        metrics.OUTBOX_OLDEST_AGE.set(max(age, 0.0))
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        request = SofieDeliveryRequest.model_validate_json(row.request_json)
+        result: DeliveryResult = await asyncio.to_thread(self.client.deliver, request)
+        metrics.SOFIE_SECONDS.labels(outcome=result.outcome).observe(result.elapsed_s)
+        metrics.DELIVERIES.labels(channel=request.channel, outcome=result.outcome).inc()
+        attempts = row.attempts + 1
+        if result.outcome in ("delivered", "duplicate"):
+            self.breaker = policy.on_success(self.breaker)
+            await asyncio.to_thread(self._delivered, row, result)
+            return
+        retryable = result.outcome == "retryable" or result.status_code in AUTH_FAILURES
+        if retryable:
+            self.breaker = policy.on_failure(self.breaker_config, self.breaker, time.monotonic())
+        metrics.BREAKER_OPEN.set(1 if self.breaker.state == "open" else 0)
+        error = result.error or result.outcome
+        if not retryable or policy.should_park(self.retry, attempts):
+            metrics.PARKED.labels(channel=request.channel).inc()
+            log.error(
+                "action parked",
+                extra={"action_id": row.action_id, "attempts": attempts, "error": error},
+            )
+            await asyncio.to_thread(self.repository.mark_parked, row.action_id, attempts, error)
+            return
+        delay = policy.backoff_s(self.retry, attempts, self.rand())
+        next_at = self.clock() + timedelta(seconds=delay)
+        await asyncio.to_thread(self.repository.mark_retry, row.action_id, attempts, next_at, error)
+
+    def _delivered(self, row: OutboxRow, result: DeliveryResult) -> None:
+        decision = self.repository.decision(row.action_id)
+        if decision is None:  # pragma: no cover - the outbox row references its decision
+            raise LookupError(f"outbox row {row.action_id} has no decision")
+        outcome = outcome_row(action_sent(decision, self.study_key), decision.arm)
+        self.repository.mark_delivered(
+            row.action_id, result.sofie_action_id or "", self.clock(), [outcome]
+        )
+
+    def _hold(self, row: OutboxRow) -> None:
+        # Not an attempt: the breaker is open, so the row waits without using up its tries.
+        metrics.DELIVERIES.labels(channel="all", outcome="circuit_open").inc()
+        next_at = self.clock() + timedelta(seconds=self.breaker_config.reset_after_s)
+        self.repository.mark_retry(row.action_id, row.attempts, next_at, "circuit_open")
