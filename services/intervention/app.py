@@ -240,6 +240,9 @@ def create_app(settings: InterventionSettings) -> faust.App:
         service=SERVICE,
     )
     InterventionShell(app, settings)
+    # Faust configures logging itself; httpx would log every Sofie request at INFO.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return app
 
 

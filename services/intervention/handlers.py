@@ -94,6 +94,7 @@ def to_assignment(row: EnrolmentRow) -> Assignment:
 def on_enrolment(tx: Tx, message: Enrolment, ctx: Context) -> str:
     """Assign (or confirm) the client's arm; returns ``new``, ``same`` or ``refused``."""
     data = message.data
+    tx.lock_client(data.client_id)
     requested = assign(
         ctx.experiment_key, data.client_id, data.segment, tuple(data.loan_ids), ctx.treatment_share
     )
@@ -102,22 +103,21 @@ def on_enrolment(tx: Tx, message: Enrolment, ctx: Context) -> str:
     verdict = reconcile(existing, requested)
     kept = verdict.assignment
     if verdict.outcome == "new":
-        tx.insert_enrolment(
-            EnrolmentRow(
-                client_id=kept.client_id,
-                loan_ids=kept.loan_ids,
-                segment=kept.segment,
-                enrolment_date=data.enrolment_date,
-                experiment_key=kept.experiment_key,
-                arm=kept.arm,
-                intended_allocation=kept.intended_allocation,
-                assignment_version=kept.method_version,
-                assigned_at=message.time,
-            )
+        row = EnrolmentRow(
+            client_id=kept.client_id,
+            loan_ids=kept.loan_ids,
+            segment=kept.segment,
+            enrolment_date=data.enrolment_date,
+            experiment_key=kept.experiment_key,
+            arm=kept.arm,
+            intended_allocation=kept.intended_allocation,
+            assignment_version=kept.method_version,
+            assigned_at=message.time,
         )
-        tx.insert_outcomes(
-            [outcome_row(records.enrolled(kept, message.time, ctx.study_key), kept.arm)]
-        )
+        tx.insert_enrolment(row)
+        enrolled = records.enrolled(kept, message.time, ctx.study_key)
+        tx.insert_outcomes([outcome_row(enrolled, kept.arm)])
+        _catch_up(tx, row, ctx)
     elif verdict.outcome == "refused":
         tx.insert_refusal(
             RefusalRow(
@@ -136,6 +136,7 @@ def on_enrolment(tx: Tx, message: Enrolment, ctx: Context) -> str:
 
 def on_preference(tx: Tx, message: ContactPreference) -> bool:
     data = message.data
+    tx.lock_client(data.client_id)
     return tx.set_consent(data.client_id, data.channel, data.consent, message.time)
 
 
@@ -143,6 +144,7 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
     """Observe the signal (both arms) and decide the playbook's actions for an enrolled
     client in follow-up; returns how many decisions were made."""
     data = signal.data
+    tx.lock_client(data.client_id)
     first_time = tx.insert_observation(
         ObservationRow(
             signal_id=signal.id,
@@ -151,6 +153,7 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
             signal_type=signal.type,
             business_date=data.business_date,
             dpd=data.dpd,
+            signal_time=signal.time,
         )
     )
     if not first_time:
@@ -160,27 +163,60 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
     enrolment = tx.get_enrolment(data.client_id)
     arm = enrolment.arm if enrolment is not None else None
     outcomes = [outcome_row(signal_observed(signal, ctx.study_key), arm)]
-    decisions: list[DecisionRow] = []
-    if enrolment is not None and _in_followup(enrolment, data.business_date, ctx):
-        facts = SignalFacts(
-            signal_id=signal.id,
-            signal_type=signal.type,
-            client_id=data.client_id,
-            loan_id=data.loan_id,
-            business_date=data.business_date,
-            time=signal.time,
-            dpd=data.dpd,
-        )
-        closed_at = _closing_instant(enrolment, ctx)
-        decisions = decide(tx, facts, enrolment.arm, closed_at, ctx)  # type: ignore[arg-type]
-        tx.insert_decisions(decisions)
-        tx.enqueue([_outbox_row(d) for d in decisions if d.status == "planned"])
-        for decision in decisions:
-            outcome = records.decision_outcome(decision, ctx.study_key)
-            if outcome is not None:
-                outcomes.append(outcome_row(outcome, decision.arm))
+    tx.insert_outcomes(outcomes)
+    if enrolment is None:
+        return 0  # decided when the enrolment arrives (see on_enrolment)
+    facts = SignalFacts(
+        signal_id=signal.id,
+        signal_type=signal.type,
+        client_id=data.client_id,
+        loan_id=data.loan_id,
+        business_date=data.business_date,
+        time=signal.time,
+        dpd=data.dpd,
+    )
+    return act(tx, enrolment, facts, ctx)
+
+
+def act(tx: Tx, enrolment: EnrolmentRow, facts: SignalFacts, ctx: Context) -> int:
+    """Decide, record and enqueue the actions for one signal of an enrolled client."""
+    if facts.loan_id not in enrolment.loan_ids or not _in_followup(
+        enrolment, facts.business_date, ctx
+    ):
+        return 0
+    closed_at = _closing_instant(enrolment, ctx)
+    decisions = decide(tx, facts, enrolment.arm, closed_at, ctx)  # type: ignore[arg-type]
+    tx.insert_decisions(decisions)
+    tx.enqueue([_outbox_row(d) for d in decisions if d.status == "planned"])
+    outcomes = []
+    for decision in decisions:
+        outcome = records.decision_outcome(decision, ctx.study_key)
+        if outcome is not None:
+            outcomes.append(outcome_row(outcome, decision.arm))
     tx.insert_outcomes(outcomes)
     return len(decisions)
+
+
+def _catch_up(tx: Tx, enrolment: EnrolmentRow, ctx: Context) -> int:
+    """Act on the signals that arrived before the enrolment did.
+
+    Enrolments and signals come on different topics, so a signal of a just-enrolled client
+    can be consumed first. It was observed then; now that the arm is known it is decided,
+    with its own event time, exactly as if it had arrived after the enrolment.
+    """
+    decided = 0
+    for seen in tx.observations(enrolment.client_id):
+        facts = SignalFacts(
+            signal_id=seen.signal_id,
+            signal_type=seen.signal_type,  # type: ignore[arg-type]
+            client_id=seen.client_id,
+            loan_id=seen.loan_id,
+            business_date=seen.business_date,
+            time=seen.signal_time,
+            dpd=seen.dpd,
+        )
+        decided += act(tx, enrolment, facts, ctx)
+    return decided
 
 
 def decide(

@@ -83,6 +83,9 @@ class ObservationRow:
     signal_type: str
     business_date: date
     dpd: int
+    signal_time: datetime
+    """The signal's event time: a client enrolled after the signal arrived is decided on it
+    later exactly as if it had arrived in order."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ deterministic ids), so a message handled again after a crash changes nothing twi
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -66,6 +67,21 @@ class Tx:
         if self._connection is None:
             raise RuntimeError("Tx used outside its InterventionRepository.run transaction")
         return self._connection
+
+    def lock_client(self, client_id: str) -> None:
+        """Serialise this transaction with every other one that locks the same client.
+
+        Enrolments and signals arrive on different topics and are handled concurrently: without
+        the lock, a signal's transaction could miss an enrolment that is committing while the
+        enrolment's transaction misses the signal (write skew), and neither would decide on
+        it. PostgreSQL: a transaction-scoped advisory lock on a 63-bit hash of the client id.
+        SQLite: nothing to do, its writing transactions are serialised already.
+        """
+        if self._conn.dialect.name != "postgresql":
+            return
+        digest = hashlib.sha256(client_id.encode("utf-8")).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        self._conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     # Enrolment and assignment
 
@@ -132,6 +148,7 @@ class Tx:
             "signal_type": row.signal_type,
             "business_date": row.business_date,
             "dpd": row.dpd,
+            "signal_time": row.signal_time,
         }
         inserted = insert_new(
             self._conn, signal_observations, signal_observations.c.signal_id, [values]
@@ -154,6 +171,7 @@ class Tx:
                 signal_type=row.signal_type,
                 business_date=row.business_date,
                 dpd=row.dpd,
+                signal_time=row.signal_time,
             )
             for row in self._conn.execute(query)
         ]

@@ -136,7 +136,9 @@ class SofieClient:
             result = DeliveryResult(
                 outcome, action_id, answer.status_code, error, elapsed, retry_after
             )
-        log.info(
+        # Successes are routine (metrics count them); failures are what on-call reads.
+        log.log(
+            logging.DEBUG if result.sent else logging.WARNING,
             "sofie delivery",
             extra={
                 "idempotency_key": key,

@@ -202,6 +202,7 @@ signal_observations = sa.Table(
     sa.Column("signal_type", sa.String(64), nullable=False),
     sa.Column("business_date", sa.Date, nullable=False),
     sa.Column("dpd", sa.Integer, nullable=False),
+    sa.Column("signal_time", UTCDateTime, nullable=False),
     sa.CheckConstraint("dpd >= 0", name="dpd_non_negative"),
     sa.Index(None, "client_id", "business_date", "signal_id"),
 )

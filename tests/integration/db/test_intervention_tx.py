@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -171,7 +173,7 @@ def test_consent_follows_event_time_not_arrival(repository: InterventionReposito
 def test_observations_are_idempotent_and_ordered(repository: InterventionRepository) -> None:
     def seen(signal_id: str, day: int, dpd: int) -> ObservationRow:
         return ObservationRow(
-            signal_id, "client-1", "loan-1", "arrears_onset", date(2026, 4, day), dpd
+            signal_id, "client-1", "loan-1", "arrears_onset", date(2026, 4, day), dpd, T0
         )
 
     rows = [seen("sig-b", 2, 5), seen("sig-c", 1, 1), seen("sig-a", 2, 5)]
@@ -185,7 +187,7 @@ def test_observations_are_idempotent_and_ordered(repository: InterventionReposit
 
 
 def test_a_negative_dpd_is_refused(repository: InterventionRepository) -> None:
-    row = ObservationRow("sig-1", "client-1", "loan-1", "arrears_onset", ENROLLED_ON, -1)
+    row = ObservationRow("sig-1", "client-1", "loan-1", "arrears_onset", ENROLLED_ON, -1, T0)
     with pytest.raises(sa.exc.IntegrityError):
         repository.run(None, lambda tx: tx.insert_observation(row))
 
@@ -354,3 +356,42 @@ def test_a_closed_followup_is_no_longer_open(repository: InterventionRepository)
 def test_only_an_enrolled_client_can_be_closed(repository: InterventionRepository) -> None:
     with pytest.raises(sa.exc.IntegrityError):
         repository.run(None, lambda tx: tx.close_followup("nobody", ENROLLED_ON, True, "o-1"))
+
+
+# Per-client serialisation
+
+
+def test_transactions_that_lock_the_same_client_run_one_after_the_other(
+    repository: InterventionRepository,
+) -> None:
+    events: list[str] = []
+    first_holds = threading.Event()
+
+    def first(tx: Tx) -> None:
+        tx.lock_client("client-1")
+        first_holds.set()
+        time.sleep(0.5)
+        events.append("first done")
+
+    def second(tx: Tx) -> None:
+        tx.lock_client("client-1")
+        events.append("second locked")
+
+    def other(tx: Tx) -> None:
+        tx.lock_client("client-2")
+        events.append("other locked")
+
+    thread = threading.Thread(target=repository.run, args=(None, first))
+    thread.start()
+    assert first_holds.wait(5)
+    repository.run(None, other)
+    repository.run(None, second)
+    thread.join(5)
+    assert events.index("first done") < events.index("second locked")
+    if repository_dialect(repository) == "postgresql":
+        assert events[0] == "other locked"  # the lock is per client, not per database
+    # (SQLite serialises every writing transaction, so there "other" waits too.)
+
+
+def repository_dialect(repository: InterventionRepository) -> str:
+    return repository._engine.dialect.name

@@ -36,10 +36,10 @@ CTX = handlers.Context(
 _offsets = itertools.count()
 
 
-def client_in(arm: Arm, segment: str = "collection_struggle") -> str:
+def client_in(arm: Arm, segment: str = "collection_struggle", prefix: str = "C") -> str:
     """A client id the salted hash puts in ``arm``."""
     for n in range(1000):
-        client = f"C-{arm}-{n}"
+        client = f"{prefix}-{arm}-{n}"
         if assign(EXPERIMENT, client, segment, (f"L-{client}",), 0.375).arm == arm:  # type: ignore[arg-type]
             return client
     raise AssertionError("no client found")
@@ -145,7 +145,8 @@ def test_a_treatment_signal_plans_sofie_actions_through_the_outbox(
     }
     for decision in decisions:
         row = repo.outbox_row(decision.action_id)
-        assert row is not None and row.status == "pending"
+        assert row is not None
+        assert row.status == "pending"
         body = json.loads(row.request_json)
         assert body["idempotency_key"] == decision.action_id
         assert body["client_ref"] == client
@@ -258,7 +259,10 @@ def close_day(repo: InterventionRepository, day: date, partitions: range, total:
     closed = 0
     for p in partitions:
         marker = day_closed_marker(p, total, day.isoformat(), f"{day}T18:00:00Z")
-        _, n = repo.run(position(partition=p), lambda tx: handlers.on_day_closed(tx, marker, CTX))
+        _, n = repo.run(
+            position(partition=p),
+            lambda tx, m=marker: handlers.on_day_closed(tx, m, CTX),  # type: ignore[misc]
+        )
         closed += n or 0
     return closed
 
@@ -303,3 +307,25 @@ def test_a_pilot_end_censors_open_follow_ups(repo: InterventionRepository) -> No
     assert result.data.censored
     assert result.data.followup_days == (date(2026, 9, 30) - ENROLLED_ON).days
     assert not result.data.ever_in_arrears
+
+
+def test_a_signal_consumed_before_its_enrolment_is_decided_when_the_enrolment_arrives(
+    repo: InterventionRepository,
+) -> None:
+    late, on_time = client_in("treatment"), client_in("treatment", "prevention", prefix="D")
+    early_signal = signal(late, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9)
+    observe(repo, early_signal)  # the enrolment topic lags behind the signals topic
+    assert repo.decisions(late) == []
+    enrol(repo, late)
+    enrol(repo, on_time, segment="prevention")
+    observe(repo, signal(on_time, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9))
+
+    def shape(client: str) -> list[tuple[object, ...]]:
+        return sorted(
+            (d.action, d.channel, d.status, d.deliver_after) for d in repo.decisions(client)
+        )
+
+    assert shape(late) == shape(on_time)
+    assert len(shape(late)) == 3
+    assert enrol(repo, late) == "same"
+    assert len(repo.decisions(late)) == 3  # the catch-up ran once

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("signal_type", sa.String(64), nullable=False),
         sa.Column("business_date", sa.Date(), nullable=False),
         sa.Column("dpd", sa.Integer(), nullable=False),
+        sa.Column("signal_time", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("signal_id", name=op.f("pk_signal_observations")),
         sa.CheckConstraint("dpd >= 0", name=op.f("ck_signal_observations_dpd_non_negative")),
     )
