@@ -1,5 +1,9 @@
 """payments.dlq.v1: inbound payloads that could not become canonical events.
 
+The bank's other inbound messages (pilot enrolments and contact preferences) that fit no
+contract land here too, so one topic holds everything refused; ``source_topic`` says where
+each came from.
+
 Nothing the bank sent is ever dropped: it lands here with the reason, so it can be fixed
 and replayed. The payload is kept verbatim (as text when it is UTF-8, else base64).
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from schemas.codec import decode_enrolment, decode_preference, decode_signals_message
+from schemas.codec import decode_enrolment, decode_preference, decode_signals_message, encode
 from schemas.signals import DayClosed
 from schemas.sofie_api import EngagementCallback
 from services.common.db import make_engine, upgrade
@@ -31,6 +32,7 @@ from services.common.metrics import EVENTS_CONSUMED, MESSAGES_PRODUCED, PROCESSI
 from services.common.settings import InterventionSettings
 from services.intervention import delivery_policy, handlers, metrics
 from services.intervention.contact_policy import ContactPolicyConfig
+from services.intervention.deadletter import dead_letter
 from services.intervention.dispatcher import Dispatcher
 from services.intervention.playbook import load_playbook
 from services.intervention.relay import Relay
@@ -89,6 +91,7 @@ class InterventionShell:
         self.context = make_context(settings)
         partitions = settings.topic_partitions
         self.outcomes_topic = app.topic(settings.topic_outcomes, partitions=partitions)
+        self.dlq_topic = app.topic(settings.topic_dlq, partitions=partitions)
         self.relay = Relay(self.repository, self._send_outcome, 500, settings.relay_interval_s)
         self.client = SofieClient(
             settings.sofie_url, settings.sofie_token, timeout_s=settings.sofie_timeout_s
@@ -147,12 +150,25 @@ class InterventionShell:
         await retry_db(position.topic, lambda: self.repository.run(position, work))
         self.relay.wake.set()
 
-    def _invalid(self, event: EventT[Any], reason: str, exc: ValidationError) -> None:
-        # Never the payload: it may hold personal data. Where it is, and how many errors.
-        PROCESSING_ERRORS.labels(service=SERVICE, reason=reason).inc()
+    async def _invalid(self, event: EventT[Any], reason: str, exc: ValidationError) -> None:
+        """Dead-letter a message that fits no contract, then go on (never the payload in logs:
+        it may hold personal data; the dead letter keeps it for whoever fixes it)."""
         message = event.message
+        raw = event.value if isinstance(event.value, bytes) else str(event.value).encode()
+        letter = dead_letter(
+            raw,
+            exc,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            received_at=datetime.now(UTC),
+        )
+        sent = await self.dlq_topic.send(value=encode(letter))
+        await sent  # acknowledged before the offset can be committed
+        PROCESSING_ERRORS.labels(service=SERVICE, reason=reason).inc()
+        MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.settings.topic_dlq).inc()
         log.error(
-            "invalid message skipped",
+            "invalid message dead-lettered",
             extra={
                 "reason": reason,
                 "topic": message.topic,
@@ -167,7 +183,7 @@ class InterventionShell:
         try:
             message = decode_enrolment(event.value)
         except ValidationError as exc:
-            self._invalid(event, "invalid_enrolment", exc)
+            await self._invalid(event, "invalid_enrolment", exc)
             return
         await self._apply(event, lambda tx: handlers.on_enrolment(tx, message, self.context))
 
@@ -176,7 +192,7 @@ class InterventionShell:
         try:
             message = decode_preference(event.value)
         except ValidationError as exc:
-            self._invalid(event, "invalid_preference", exc)
+            await self._invalid(event, "invalid_preference", exc)
             return
         await self._apply(event, lambda tx: handlers.on_preference(tx, message))
 
@@ -185,7 +201,7 @@ class InterventionShell:
         try:
             message = decode_signals_message(event.value)
         except ValidationError as exc:
-            self._invalid(event, "invalid_signal", exc)
+            await self._invalid(event, "invalid_signal", exc)
             return
         if isinstance(message, DayClosed):
             marker = message

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.codec import decode_outcome
+from schemas.codec import decode_dead_letter, decode_outcome
 from services.common.kafka import read_topic
 
 from .harness import ENROLLED_ON, Pilot, cohort, pilot, wait_until
@@ -57,6 +57,15 @@ def test_failures_at_sofie_delay_delivery_but_lose_and_double_nothing(
         harness.set_fault("none")
         wait_until(harness.all_delivered, 90, "every action delivered after recovery")
         assert_delivered_exactly_once(harness)
+
+        # Sofie reports engagement to our webhook: at least "delivered" for every action.
+        wait_until(
+            lambda: harness.outcome_types().count("engagement") >= len(harness.planned_ids()),
+            60,
+            "engagement callbacks",
+            harness.state,
+        )
+        assert harness.sofie_get("/_dev/stats")["callbacks_failed"] == 0
 
         # Control clients: shadows recorded, nothing sent; both arms observed the same way.
         types = Counter(harness.outcome_types())
@@ -144,6 +153,9 @@ def test_a_postgresql_restart_under_load_loses_no_outcome(
 ) -> None:
     with pilot(kafka_bootstrap, pg_url, tmp_path) as harness:
         harness.start_worker()
+        settings = harness.stack.client_settings()
+        bad = [b"not json at all", b'{"type": "client_enrolled", "data": {"segment": "vip"}}']
+        harness.publish(settings.topic_enrolments, [(b"k", raw, None) for raw in bad])
         harness.enrol(CLIENTS)
         harness.signal_onsets(CLIENTS[:12])
         subprocess.run(["pg_ctlcluster", "15", "main", "restart"], check=True, timeout=60)
@@ -156,6 +168,12 @@ def test_a_postgresql_restart_under_load_loses_no_outcome(
         wait_until(harness.all_delivered, 120, "every action delivered")
         assert_delivered_exactly_once(harness)
         assert harness.workers[0].alive()
+
+        # The bad enrolments were dead-lettered with their bytes and reasons, not dropped.
+        letters = [decode_dead_letter(r.value) for r in read_topic(settings, settings.topic_dlq)]
+        assert sorted(letter.data.payload_bytes() for letter in letters) == sorted(bad)
+        assert {letter.data.reason for letter in letters} == {"invalid_json", "schema_violation"}
+        assert {letter.data.source_topic for letter in letters} == {settings.topic_enrolments}
 
 
 def _safe(read: callable[[], int]) -> int:  # type: ignore[valid-type]
