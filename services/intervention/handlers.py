@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from schemas.actions import Arm, SofieChannel
 from schemas.codec import encode
 from schemas.enrolments import Enrolment
+from schemas.ids import deterministic_id
 from schemas.outcomes import OutcomeEnvelope
 from schemas.preferences import ContactPreference
 from schemas.signals import ArrearsSignal, DayClosed
@@ -117,6 +118,7 @@ def on_enrolment(tx: Tx, message: Enrolment, ctx: Context) -> str:
         tx.insert_enrolment(row)
         enrolled = records.enrolled(kept, message.time, ctx.study_key)
         tx.insert_outcomes([outcome_row(enrolled, kept.arm)])
+        act(tx, row, enrolment_facts(row, message), ctx)
         _catch_up(tx, row, ctx)
     elif verdict.outcome == "refused":
         tx.insert_refusal(
@@ -176,6 +178,23 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
         dpd=data.dpd,
     )
     return act(tx, enrolment, facts, ctx)
+
+
+def enrolment_facts(row: EnrolmentRow, message: Enrolment) -> SignalFacts:
+    """The enrolment as a playbook trigger: a year of support starts with it.
+
+    Its cause id is derived, not the message id: the bank's ids may contain the client id,
+    and cause ids reach the outcome topic.
+    """
+    return SignalFacts(
+        signal_id=deterministic_id("client_enrolled", row.experiment_key, row.client_id),
+        signal_type="client_enrolled",
+        client_id=row.client_id,
+        loan_id=row.loan_ids[0],
+        business_date=row.enrolment_date,
+        time=message.time,
+        dpd=0,
+    )
 
 
 def act(tx: Tx, enrolment: EnrolmentRow, facts: SignalFacts, ctx: Context) -> int:

@@ -41,6 +41,12 @@ channel."""
 
 SIGNAL_TYPES: Final[tuple[SignalType, ...]] = get_args(SignalType)
 
+Trigger = Literal["client_enrolled"] | SignalType
+"""What the playbook responds to: a signal, or the client's enrolment (the start of a year of
+support: onboarding, the buffer set-aside, the first workshop)."""
+
+TRIGGERS: Final[tuple[Trigger, ...]] = ("client_enrolled", *SIGNAL_TYPES)
+
 DelayDays = Annotated[int, Field(ge=0, le=366, strict=True)]
 
 
@@ -97,17 +103,17 @@ def _check_steps(
 
 class _PlaybookModel(_FileModel):
     version: Identifier
-    treatment: dict[SignalType, tuple[_SofieStepModel, ...]]
-    control: dict[SignalType, tuple[_BankStepModel, ...]]
+    treatment: dict[Trigger, tuple[_SofieStepModel, ...]]
+    control: dict[Trigger, tuple[_BankStepModel, ...]]
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
         # Every signal type must be decided explicitly (an empty list is a decision), so a
         # type added to the vocabulary cannot silently go without a playbook entry.
         for kind, table in (("treatment", self.treatment), ("control", self.control)):
-            missing = [t for t in SIGNAL_TYPES if t not in table]
+            missing = [t for t in TRIGGERS if t not in table]
             if missing:
-                raise ValueError(f"{kind}: no entry for signal types {missing}")
+                raise ValueError(f"{kind}: no entry for triggers {missing}")
             for signal, steps in table.items():
                 _check_steps(kind, signal, steps)
         return self
@@ -132,16 +138,17 @@ class Playbook:
     """A validated playbook. ``treatment``: Sofie steps; ``control``: the bank's process."""
 
     version: str
-    treatment: Mapping[SignalType, tuple[Step, ...]]
-    control: Mapping[SignalType, tuple[Step, ...]]
+    treatment: Mapping[Trigger, tuple[Step, ...]]
+    control: Mapping[Trigger, tuple[Step, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class SignalFacts:
-    """What the playbook needs to know of one arrears signal."""
+    """What the playbook needs to know of one arrears signal (or of the enrolment: then
+    ``signal_id`` is the enrolment message's id and ``signal_type`` is ``client_enrolled``)."""
 
     signal_id: str
-    signal_type: SignalType
+    signal_type: Trigger
     client_id: str
     loan_id: str
     business_date: date
@@ -193,10 +200,10 @@ def parse_playbook(raw: object, source: str = "<playbook>") -> Playbook:
     return Playbook(
         version=model.version,
         treatment=MappingProxyType(
-            {t: tuple(steps(s) for s in model.treatment[t]) for t in SIGNAL_TYPES}
+            {t: tuple(steps(s) for s in model.treatment[t]) for t in TRIGGERS}
         ),
         control=MappingProxyType(
-            {t: tuple(steps(s) for s in model.control[t]) for t in SIGNAL_TYPES}
+            {t: tuple(steps(s) for s in model.control[t]) for t in TRIGGERS}
         ),
     )
 

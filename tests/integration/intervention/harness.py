@@ -119,9 +119,10 @@ class Pilot:
         self.publish(topic, [(m.data.client_id.encode(), encode(m), None) for m in messages])
 
     def signal_onsets(self, clients: list[str]) -> None:
-        """One ``arrears_onset`` per client, each on its own business day at 10:00 UTC."""
+        """One ``arrears_onset`` per client at 10:00 UTC, each on its own day, after the
+        onboarding contacts (so the contact cap leaves the onset's actions alone)."""
         signals = [
-            onset(client, ENROLLED_ON + timedelta(days=7 + n)) for n, client in enumerate(clients)
+            onset(client, ENROLLED_ON + timedelta(days=60 + n)) for n, client in enumerate(clients)
         ]
         topic = self.stack.client_settings().topic_signals
         self.publish(topic, [(s.data.loan_id.encode(), encode(s), None) for s in signals])

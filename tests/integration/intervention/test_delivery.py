@@ -19,12 +19,14 @@ from .harness import ENROLLED_ON, Pilot, cohort, pilot, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 CLIENTS = cohort(size=24, treatment=9)
-ACTIONS_PER_ONSET = 3  # coach call, app and e-mail invitations (playbook-v1)
+ONBOARDING = 5  # welcome (app, e-mail), intake call, payday buffer, workshop (playbook-v1)
+ACTIONS_PER_ONSET = 3  # coach call, app and e-mail invitations
+PER_CLIENT = ONBOARDING + ACTIONS_PER_ONSET
 
 
 def assert_delivered_exactly_once(harness: Pilot) -> None:
     planned = harness.planned_ids()
-    assert len(planned) == 9 * ACTIONS_PER_ONSET
+    assert len(planned) == 9 * PER_CLIENT
     received = harness.received()
     keys = Counter(r["idempotency_key"] for r in received)
     assert set(keys) == planned, "Sofie holds exactly the planned actions"
@@ -42,7 +44,7 @@ def test_failures_at_sofie_delay_delivery_but_lose_and_double_nothing(
         harness.enrol(CLIENTS)
         harness.signal_onsets(CLIENTS)
         wait_until(
-            lambda: len(harness.planned_ids()) == 9 * ACTIONS_PER_ONSET,
+            lambda: len(harness.planned_ids()) == 9 * PER_CLIENT,
             60,
             "all decisions",
             harness.state,
@@ -71,7 +73,7 @@ def test_failures_at_sofie_delay_delivery_but_lose_and_double_nothing(
         types = Counter(harness.outcome_types())
         assert types["enrolled"] == len(CLIENTS)
         assert types["signal_observed"] == len(CLIENTS)
-        assert types["action_shadowed"] == 15 * ACTIONS_PER_ONSET
+        assert types["action_shadowed"] == 15 * PER_CLIENT
 
         # A year later every follow-up closes, once, in event time.
         harness.close_days(ENROLLED_ON + timedelta(days=365))

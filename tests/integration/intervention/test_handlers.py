@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from schemas.actions import Arm
 from schemas.codec import decode_outcome
 from schemas.enrolments import Enrolment
+from schemas.ids import deterministic_id
 from schemas.outcomes import FollowupClosed
 from schemas.preferences import ContactPreference
 from schemas.signals import ArrearsSignal
@@ -107,6 +108,12 @@ def observe(
     return applied
 
 
+def decided(repo: InterventionRepository, client: str) -> list[Any]:
+    """The client's decisions on signals (not the onboarding that enrolment starts)."""
+    onboarding = deterministic_id("client_enrolled", EXPERIMENT, client)
+    return [d for d in repo.decisions(client) if d.signal_id != onboarding]
+
+
 def outcomes_of(repo: InterventionRepository, client: str) -> list[Any]:
     subject = pseudonymise(client, STUDY_KEY)
     return [decode_outcome(row.payload) for row in repo.outcomes(subject)]
@@ -136,8 +143,8 @@ def test_a_treatment_signal_plans_sofie_actions_through_the_outbox(
 ) -> None:
     client = client_in("treatment")
     enrol(repo, client)
-    assert observe(repo, signal(client, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9))
-    decisions = repo.decisions(client)
+    assert observe(repo, signal(client, "arrears_onset", date(2026, 3, 10), hour=10, dpd=9))
+    decisions = decided(repo, client)
     assert {(d.channel, d.status) for d in decisions} == {
         ("one_to_one", "planned"),
         ("app", "planned"),
@@ -160,8 +167,8 @@ def test_a_control_signal_records_shadows_and_the_bank_process_and_sends_nothing
 ) -> None:
     client = client_in("control")
     enrol(repo, client)
-    observe(repo, signal(client, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9))
-    decisions = repo.decisions(client)
+    observe(repo, signal(client, "arrears_onset", date(2026, 3, 10), hour=10, dpd=9))
+    decisions = decided(repo, client)
     assert {(d.channel, d.status) for d in decisions} == {
         ("bank_process", "bank_process"),
         ("one_to_one", "shadow"),
@@ -169,19 +176,27 @@ def test_a_control_signal_records_shadows_and_the_bank_process_and_sends_nothing
         ("email", "shadow"),
     }
     assert all(repo.outbox_row(d.action_id) is None for d in decisions)
-    shadowed = [o for o in outcomes_of(repo, client) if o.type == "action_shadowed"]
+    onset = signal(client, "arrears_onset", date(2026, 3, 10), hour=10, dpd=9).id
+    shadowed = [
+        o
+        for o in outcomes_of(repo, client)
+        if o.type == "action_shadowed" and o.data.signal_id == onset
+    ]
     assert {o.data.channel for o in shadowed} == {"one_to_one", "app", "email"}
+    # Enrolment started a year of (shadow) support too: the onboarding.
+    onboarding = [o for o in outcomes_of(repo, client) if o.type == "action_shadowed"]
+    assert {o.data.action for o in onboarding} >= {"welcome", "payday_buffer", "money_workshop"}
 
 
 def test_both_arms_get_the_same_decisions_apart_from_sending(repo: InterventionRepository) -> None:
     treated, control = client_in("treatment"), client_in("control")
     for client in (treated, control):
         enrol(repo, client)
-        observe(repo, signal(client, "collection_struggle", date(2026, 2, 10), hour=10))
+        observe(repo, signal(client, "collection_struggle", date(2026, 3, 10), hour=10))
     sofie = {
         client: sorted(
             (d.action, d.channel, d.deliver_after, d.reason)
-            for d in repo.decisions(client)
+            for d in decided(repo, client)
             if d.kind == "sofie"
         )
         for client in (treated, control)
@@ -193,19 +208,19 @@ def test_both_arms_get_the_same_decisions_apart_from_sending(repo: InterventionR
 def test_quiet_hours_defer_the_contact_to_eight_in_amsterdam(repo: InterventionRepository) -> None:
     client = client_in("treatment")
     enrol(repo, client)
-    observe(repo, signal(client, "mandate_broken", date(2026, 2, 10), hour=21))  # 22:00 CET
-    app = next(d for d in repo.decisions(client) if d.channel == "app")
+    observe(repo, signal(client, "mandate_broken", date(2026, 3, 10), hour=21))  # 22:00 CET
+    app = next(d for d in decided(repo, client) if d.channel == "app")
     assert app.status == "planned"
     assert app.deferred_reason == "quiet_hours"
-    assert app.deliver_after == datetime(2026, 2, 11, 7, 0, tzinfo=UTC)  # 08:00 CET
+    assert app.deliver_after == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)  # 08:00 CET
 
 
 def test_the_frequency_cap_holds_across_signals(repo: InterventionRepository) -> None:
     client = client_in("treatment")
     enrol(repo, client)
-    observe(repo, signal(client, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9))
-    observe(repo, signal(client, "mandate_broken", date(2026, 2, 11), hour=10))
-    by_status = {(d.action, d.status, d.reason) for d in repo.decisions(client)}
+    observe(repo, signal(client, "arrears_onset", date(2026, 3, 10), hour=10, dpd=9))
+    observe(repo, signal(client, "mandate_broken", date(2026, 3, 11), hour=10))
+    by_status = {(d.action, d.status, d.reason) for d in decided(repo, client)}
     assert ("pay_another_way", "suppressed", "frequency_cap") in by_status
     suppressed = [o for o in outcomes_of(repo, client) if o.type == "action_suppressed"]
     assert {o.data.reason for o in suppressed} == {"frequency_cap"}
@@ -224,8 +239,8 @@ def test_an_opt_out_suppresses_that_channel_only(repo: InterventionRepository) -
         }
     )
     repo.run(position("pilot.preferences.v1"), lambda tx: handlers.on_preference(tx, preference))
-    observe(repo, signal(client, "mandate_broken", date(2026, 2, 10), hour=10))
-    assert {(d.channel, d.status, d.reason) for d in repo.decisions(client)} == {
+    observe(repo, signal(client, "mandate_broken", date(2026, 3, 10), hour=10))
+    assert {(d.channel, d.status, d.reason) for d in decided(repo, client)} == {
         ("app", "planned", None),
         ("email", "suppressed", "no_consent"),
     }
@@ -235,7 +250,7 @@ def test_a_redelivered_signal_changes_nothing(repo: InterventionRepository) -> N
     client = client_in("treatment")
     enrol(repo, client)
     at = position()
-    message = signal(client, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9)
+    message = signal(client, "arrears_onset", date(2026, 3, 10), hour=10, dpd=9)
     assert observe(repo, message, at)
     before = (repo.decisions(client), repo.count_outcomes(), repo.outbox_stats())
     assert not observe(repo, message, at)
@@ -251,7 +266,7 @@ def test_signals_outside_follow_up_are_observed_but_not_acted_on(
     observe(repo, signal(client, "arrears_onset", date(2026, 1, 2), dpd=9))  # before enrolment
     enrol(repo, client)
     observe(repo, signal(client, "arrears_cured", date(2027, 2, 1)))  # after the year
-    assert repo.decisions(client) == []
+    assert decided(repo, client) == []
     assert [o.type for o in outcomes_of(repo, client)].count("signal_observed") == 2
 
 
@@ -313,19 +328,19 @@ def test_a_signal_consumed_before_its_enrolment_is_decided_when_the_enrolment_ar
     repo: InterventionRepository,
 ) -> None:
     late, on_time = client_in("treatment"), client_in("treatment", "prevention", prefix="D")
-    early_signal = signal(late, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9)
+    early_signal = signal(late, "arrears_onset", date(2026, 3, 10), hour=10, dpd=9)
     observe(repo, early_signal)  # the enrolment topic lags behind the signals topic
     assert repo.decisions(late) == []
     enrol(repo, late)
     enrol(repo, on_time, segment="prevention")
-    observe(repo, signal(on_time, "arrears_onset", date(2026, 2, 10), hour=10, dpd=9))
+    observe(repo, signal(on_time, "arrears_onset", date(2026, 3, 10), hour=10, dpd=9))
 
     def shape(client: str) -> list[tuple[object, ...]]:
         return sorted(
-            (d.action, d.channel, d.status, d.deliver_after) for d in repo.decisions(client)
+            (d.action, d.channel, d.status, d.deliver_after) for d in decided(repo, client)
         )
 
     assert shape(late) == shape(on_time)
     assert len(shape(late)) == 3
     assert enrol(repo, late) == "same"
-    assert len(repo.decisions(late)) == 3  # the catch-up ran once
+    assert len(decided(repo, late)) == 3  # the catch-up ran once

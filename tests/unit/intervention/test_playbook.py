@@ -52,15 +52,15 @@ def facts(signal_type: SignalType = "arrears_onset", signal_id: str = "sig-1") -
     )
 
 
-def test_yaml_names_every_signal_type_explicitly_in_both_arms() -> None:
+def test_yaml_names_every_trigger_explicitly_in_both_arms() -> None:
     raw = raw_playbook()
-    assert set(raw["treatment"]) == set(SIGNAL_TYPES)
-    assert set(raw["control"]) == set(SIGNAL_TYPES)
+    assert set(raw["treatment"]) == {"client_enrolled", *SIGNAL_TYPES}
+    assert set(raw["control"]) == {"client_enrolled", *SIGNAL_TYPES}
 
 
 def test_default_playbook_loads_with_its_version(playbook: Playbook) -> None:
     assert playbook.version == "playbook-v1"
-    assert tuple(playbook.treatment) == SIGNAL_TYPES
+    assert tuple(playbook.treatment) == ("client_enrolled", *SIGNAL_TYPES)
     assert all(s.channel in SOFIE_CHANNELS for steps in playbook.treatment.values() for s in steps)
     assert all(
         s.channel == "bank_process" and s.lever is None
@@ -221,3 +221,14 @@ def test_proposals_fit_the_action_decision_contract(playbook: Playbook) -> None:
 def test_signal_time_must_be_aware() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         replace(facts(), time=datetime(2026, 3, 2, 9, 30))
+
+
+def test_enrolment_starts_support_for_treatment_and_a_shadow_for_control(
+    playbook: Playbook,
+) -> None:
+    enrolled = replace(facts(), signal_type="client_enrolled", dpd=0)
+    treated = propose(playbook, enrolled, "treatment")
+    assert {p.lever for p in treated} >= {"buffer_set_aside", "mental_accounting", "repetition"}
+    control = propose(playbook, enrolled, "control")
+    assert all(p.kind == "sofie" for p in control)  # no bank process at enrolment
+    assert [p.action_id for p in control] == [p.action_id for p in treated]
