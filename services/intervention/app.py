@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from schemas.codec import decode_enrolment, decode_preference, decode_signals_message, encode
-from schemas.signals import DayClosed
+from schemas.signals import DayClosed, SignalsMessage
 from schemas.sofie_api import EngagementCallback
 from services.common.db import make_engine, upgrade
 from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
@@ -42,6 +42,7 @@ from services.intervention.sofie_client import SofieClient, verify_callback_toke
 log = logging.getLogger(__name__)
 SERVICE = "intervention"
 T = TypeVar("T")
+M = TypeVar("M")
 DB_RETRY_CAP_S = 5.0
 
 
@@ -178,37 +179,40 @@ class InterventionShell:
             },
         )
 
-    async def handle_enrolment(self, event: EventT[Any]) -> None:
+    async def _consume(
+        self,
+        event: EventT[Any],
+        decode: Callable[[bytes], M],
+        reason: str,
+        handle: Callable[[Tx, M], object],
+    ) -> None:
+        """Decode one message (dead-letter it when it fits no contract) and apply it."""
         EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
         try:
-            message = decode_enrolment(event.value)
+            message = decode(event.value)
         except ValidationError as exc:
-            await self._invalid(event, "invalid_enrolment", exc)
+            await self._invalid(event, reason, exc)
             return
-        await self._apply(event, lambda tx: handlers.on_enrolment(tx, message, self.context))
+        await self._apply(event, lambda tx: handle(tx, message))
+
+    async def handle_enrolment(self, event: EventT[Any]) -> None:
+        await self._consume(
+            event,
+            decode_enrolment,
+            "invalid_enrolment",
+            lambda tx, message: handlers.on_enrolment(tx, message, self.context),
+        )
 
     async def handle_preference(self, event: EventT[Any]) -> None:
-        EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
-        try:
-            message = decode_preference(event.value)
-        except ValidationError as exc:
-            await self._invalid(event, "invalid_preference", exc)
-            return
-        await self._apply(event, lambda tx: handlers.on_preference(tx, message))
+        await self._consume(event, decode_preference, "invalid_preference", handlers.on_preference)
 
     async def handle_signal(self, event: EventT[Any]) -> None:
-        EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
-        try:
-            message = decode_signals_message(event.value)
-        except ValidationError as exc:
-            await self._invalid(event, "invalid_signal", exc)
-            return
+        await self._consume(event, decode_signals_message, "invalid_signal", self._on_signals)
+
+    def _on_signals(self, tx: Tx, message: SignalsMessage) -> object:
         if isinstance(message, DayClosed):
-            marker = message
-            await self._apply(event, lambda tx: handlers.on_day_closed(tx, marker, self.context))
-        else:
-            signal = message
-            await self._apply(event, lambda tx: handlers.on_signal(tx, signal, self.context))
+            return handlers.on_day_closed(tx, message, self.context)
+        return handlers.on_signal(tx, message, self.context)
 
     def _add_webhook(self) -> None:
         shell = self

@@ -147,18 +147,16 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
     client in follow-up; returns how many decisions were made."""
     data = signal.data
     tx.lock_client(data.client_id)
-    first_time = tx.insert_observation(
-        ObservationRow(
-            signal_id=signal.id,
-            client_id=data.client_id,
-            loan_id=data.loan_id,
-            signal_type=signal.type,
-            business_date=data.business_date,
-            dpd=data.dpd,
-            signal_time=signal.time,
-        )
+    observation = ObservationRow(
+        signal_id=signal.id,
+        client_id=data.client_id,
+        loan_id=data.loan_id,
+        signal_type=signal.type,
+        business_date=data.business_date,
+        dpd=data.dpd,
+        signal_time=signal.time,
     )
-    if not first_time:
+    if not tx.insert_observation(observation):
         # The same signal id again (a redelivery upstream, at another offset): deciding again
         # would meet its own earlier contacts and suppress them as repeats.
         return 0
@@ -168,16 +166,7 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
     tx.insert_outcomes(outcomes)
     if enrolment is None:
         return 0  # decided when the enrolment arrives (see on_enrolment)
-    facts = SignalFacts(
-        signal_id=signal.id,
-        signal_type=signal.type,
-        client_id=data.client_id,
-        loan_id=data.loan_id,
-        business_date=data.business_date,
-        time=signal.time,
-        dpd=data.dpd,
-    )
-    return act(tx, enrolment, facts, ctx)
+    return act(tx, enrolment, _facts(observation), ctx)
 
 
 def enrolment_facts(row: EnrolmentRow, message: Enrolment) -> SignalFacts:
@@ -225,17 +214,20 @@ def _catch_up(tx: Tx, enrolment: EnrolmentRow, ctx: Context) -> int:
     """
     decided = 0
     for seen in tx.observations(enrolment.client_id):
-        facts = SignalFacts(
-            signal_id=seen.signal_id,
-            signal_type=seen.signal_type,  # type: ignore[arg-type]
-            client_id=seen.client_id,
-            loan_id=seen.loan_id,
-            business_date=seen.business_date,
-            time=seen.signal_time,
-            dpd=seen.dpd,
-        )
-        decided += act(tx, enrolment, facts, ctx)
+        decided += act(tx, enrolment, _facts(seen), ctx)
     return decided
+
+
+def _facts(seen: ObservationRow) -> SignalFacts:
+    return SignalFacts(
+        signal_id=seen.signal_id,
+        signal_type=seen.signal_type,  # type: ignore[arg-type]  # from a validated signal
+        client_id=seen.client_id,
+        loan_id=seen.loan_id,
+        business_date=seen.business_date,
+        time=seen.signal_time,
+        dpd=seen.dpd,
+    )
 
 
 def decide(
