@@ -15,6 +15,7 @@ from typing import BinaryIO, TextIO
 
 import click
 
+from services.report.cli import report
 from services.sofie_dev.cli import sofie_dev, sofie_dev_openapi
 
 
@@ -247,6 +248,7 @@ def intervention_enroll(file: TextIO, dry_run: bool) -> None:
 
 main.add_command(sofie_dev)
 main.add_command(sofie_dev_openapi)
+main.add_command(report)
 
 
 @main.command("simulate")
