@@ -173,6 +173,8 @@ class InterventionSettings(CommonSettings):
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=10.0, gt=0)
     relay_interval_s: float = Field(default=0.1, gt=0)
+    srm_interval_s: float = Field(default=30.0, gt=0)
+    srm_alpha: float = Field(default=0.001, gt=0, lt=1)
 
     @field_validator("study_key")
     @classmethod

@@ -30,7 +30,7 @@ from services.common.db import make_engine, upgrade
 from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
 from services.common.metrics import EVENTS_CONSUMED, MESSAGES_PRODUCED, PROCESSING_ERRORS
 from services.common.settings import InterventionSettings
-from services.intervention import delivery_policy, handlers, metrics
+from services.intervention import delivery_policy, handlers, metrics, srm_monitor
 from services.intervention.contact_policy import ContactPolicyConfig
 from services.intervention.deadletter import dead_letter
 from services.intervention.dispatcher import Dispatcher
@@ -124,6 +124,7 @@ class InterventionShell:
             add_timed_agent(app, topic, name, SERVICE, handle)
         app.task(self._dispatch_task)
         app.task(self._relay_task)
+        app.task(self._srm_task)
         self._add_webhook()
 
     async def _send_outcome(self, key: bytes, value: bytes) -> Any:
@@ -136,6 +137,16 @@ class InterventionShell:
 
     async def _relay_task(self) -> None:
         await self.relay.run(self.stopping)
+
+    async def _srm_task(self) -> None:
+        settings = self.settings
+        await srm_monitor.run(
+            self.repository,
+            settings.experiment_key,
+            settings.srm_alpha,
+            settings.srm_interval_s,
+            self.stopping,
+        )
 
     def _position(self, event: EventT[Any]) -> Position:
         message = event.message

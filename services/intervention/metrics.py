@@ -78,3 +78,14 @@ DB_RETRIES = Counter(
     "Database operations retried because the database was unreachable",
     ["operation"],
 )
+ENROLLED = Gauge(
+    "nazorg_pilot_enrolled_clients", "Clients enrolled in the running experiment, by arm", ["arm"]
+)
+SRM_P_VALUE = Gauge(
+    "nazorg_pilot_srm_p_value",
+    "Chi-square p-value of the arm sizes against the stored intended allocation (NaN: none)",
+)
+SRM_FLAGGED = Gauge(
+    "nazorg_pilot_srm_flagged",
+    "1 when the sample-ratio check fails (p below alpha, or mixed intended allocations)",
+)

@@ -46,6 +46,7 @@ from services.intervention.tables import (
     assignment_refusals,
     consumer_positions,
     decisions,
+    enrolments,
     outcomes,
 )
 
@@ -206,6 +207,18 @@ class InterventionRepository:
         """All enrolments, by enrolment date then client id."""
         with connect_read_only(self._engine) as connection:
             return [enrolment_from(row) for row in connection.execute(select_enrolments())]
+
+    def arm_counts(self, experiment_key: str) -> dict[tuple[str, float], int]:
+        """Enrolled clients of an experiment by (arm, stored intended allocation), for the
+        running sample-ratio check."""
+        table = enrolments
+        query = (
+            sa.select(table.c.arm, table.c.intended_allocation, sa.func.count())
+            .where(table.c.experiment_key == experiment_key)
+            .group_by(table.c.arm, table.c.intended_allocation)
+        )
+        with connect_read_only(self._engine) as connection:
+            return {(str(arm), float(share)): int(n) for arm, share, n in connection.execute(query)}
 
     def refusals(self) -> list[RefusalRow]:
         """Refused assignment changes, in the order they were refused."""

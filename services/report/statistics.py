@@ -9,7 +9,7 @@ decides which method, and when the data cannot support it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lifelines import KaplanMeierFitter  # type: ignore[import-untyped]
@@ -20,7 +20,8 @@ from statsmodels.stats.proportion import (  # type: ignore[import-untyped]
     proportion_confint,
 )
 
-from services.report.model import Interval, Srm
+from services.report.model import Interval
+from services.report.srm import srm
 
 __all__ = [
     "KmCurve",
@@ -164,32 +165,6 @@ def logrank_p(treatment: Survival, control: Survival) -> float:
         event_observed_B=[event for _, event in control],
     )
     return _finite_p(result.p_value)
-
-
-def srm(observed: Mapping[str, int], allocations: Mapping[float, int], alpha: float) -> Srm:
-    """Chi-square goodness of fit of the arm sizes to the single stored intended allocation.
-
-    ``observed`` maps arm to enrolled clients; ``allocations`` maps each stored intended
-    treatment share to how many clients carry it. Several shares mean the assignment changed
-    during the pilot: there is no one expectation, so the check is flagged without a p-value.
-    """
-    counts = {"treatment": observed.get("treatment", 0), "control": observed.get("control", 0)}
-    shown = {repr(share): n for share, n in sorted(allocations.items())}
-    total = sum(counts.values())
-
-    def unchecked(flagged: bool, reason: str) -> Srm:
-        return Srm(counts, None, None, shown, None, None, alpha, flagged, reason)
-
-    if len(allocations) > 1:
-        listed = ", ".join(f"{share} ({n} clients)" for share, n in shown.items())
-        return unchecked(True, f"clients carry different intended allocations: {listed}")
-    if total == 0 or not allocations:
-        return unchecked(False, "no enrolled clients")
-    (share,) = allocations
-    expected = {"treatment": total * share, "control": total * (1 - share)}
-    result = stats.chisquare(list(counts.values()), list(expected.values()))
-    p = _finite_p(result.pvalue)
-    return Srm(counts, expected, share, shown, float(result.statistic), p, alpha, p < alpha, None)
 
 
 def _both_arms(table: Table2x2) -> Table2x2:
