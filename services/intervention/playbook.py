@@ -202,9 +202,7 @@ def parse_playbook(raw: object, source: str = "<playbook>") -> Playbook:
         treatment=MappingProxyType(
             {t: tuple(steps(s) for s in model.treatment[t]) for t in TRIGGERS}
         ),
-        control=MappingProxyType(
-            {t: tuple(steps(s) for s in model.control[t]) for t in TRIGGERS}
-        ),
+        control=MappingProxyType({t: tuple(steps(s) for s in model.control[t]) for t in TRIGGERS}),
     )
 
 
