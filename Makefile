@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-unit lint format broker schemas bench bench-quick clean help
+.PHONY: venv tools demo test test-unit lint format broker schemas bench bench-quick clean help
 
 help:
 	@echo "make demo | test | lint | bench | bench-quick | broker | schemas | clean"
@@ -25,10 +25,16 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
+# promtool and prometheus (Debian's package) for the rule tests and the alerting e2e test;
+# installs only when missing, and never leaves the packaged service running on :9090.
+tools:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 \
+		|| bash deploy/tools/install-prometheus.sh
+
 demo: venv
 	$(BIN)/nazorg demo
 
-test: venv
+test: venv tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: venv

@@ -17,8 +17,9 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import EventT
 from faust.web import Request, Response, View
 
+from services.common.lag import monitor_faust_group
 from services.common.logging import configure_logging
-from services.common.metrics import PROCESSING_SECONDS, READY
+from services.common.metrics import LAST_EVENT, PROCESSING_SECONDS, READY
 from services.common.settings import CommonSettings
 
 
@@ -58,6 +59,7 @@ def make_faust_app(
         table_cleanup_interval=300.0,
     )
     setup_prometheus_sensors(app, name_prefix="nazorg_faust")
+    monitor_faust_group(app, settings)
     _add_health_pages(app, service)
     return app
 
@@ -93,9 +95,12 @@ def add_timed_agent(
 ) -> None:
     """An agent that feeds every event of ``topic`` to ``handle`` and times it."""
 
+    last_event = LAST_EVENT.labels(service=service, input=topic.get_topic_name())
+
     @app.agent(topic, name=name)
     async def agent(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
         async for event in stream.events():
+            last_event.set_to_current_time()
             started = time.perf_counter()
             await handle(event)
             PROCESSING_SECONDS.labels(service=service).observe(time.perf_counter() - started)

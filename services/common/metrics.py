@@ -7,10 +7,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "EVENTS_CONSUMED",
+    "LAST_EVENT",
     "MESSAGES_PRODUCED",
     "PROCESSING_ERRORS",
     "PROCESSING_SECONDS",
     "READY",
+    "mark_event",
     "render",
 ]
 
@@ -36,6 +38,20 @@ PROCESSING_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 READY = Gauge("nazorg_ready", "1 when the service is ready to do its work", ["service"])
+LAST_EVENT = Gauge(
+    "nazorg_last_event_timestamp_seconds",
+    "Unix time (wall clock) at which the service last took in a message from this input",
+    ["service", "input"],
+)
+"""``input`` is a bounded name of where messages come from: ingest's ``http``, ``kafka`` and
+``iso20022``; for the Faust workers the topic an agent consumes (set in ``add_timed_agent``).
+Alerts such as "no payment events in a collection window" use
+``time() - nazorg_last_event_timestamp_seconds``."""
+
+
+def mark_event(service: str, input_name: str) -> None:
+    """Record that ``service`` just took in a message from ``input_name`` (now, wall clock)."""
+    LAST_EVENT.labels(service=service, input=input_name).set_to_current_time()
 
 
 def render() -> bytes:

@@ -166,6 +166,7 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
     tx.insert_outcomes(outcomes)
     if enrolment is None:
         return 0  # decided when the enrolment arrives (see on_enrolment)
+    metrics.SIGNALS.labels(arm=enrolment.arm, type=signal.type).inc()
     return act(tx, enrolment, _facts(observation), ctx)
 
 

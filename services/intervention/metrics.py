@@ -89,3 +89,13 @@ SRM_FLAGGED = Gauge(
     "nazorg_pilot_srm_flagged",
     "1 when the sample-ratio check fails (p below alpha, or mixed intended allocations)",
 )
+SIGNALS = Counter(
+    "nazorg_intervention_signals_total",
+    "Arrears signals of enrolled clients, by arm and signal type (the pilot funnel)",
+    ["arm", "type"],
+)
+OUTCOMES = Counter(
+    "nazorg_intervention_outcomes_total",
+    "Outcome records published to outcomes.v1, by arm and type (the pilot funnel)",
+    ["arm", "type"],
+)

@@ -58,4 +58,6 @@ class Relay:
         await asyncio.gather(*acks)
         await asyncio.to_thread(self.repository.mark_relayed, [seq for seq, _ in pending])
         metrics.RELAYED.inc(len(pending))
+        for _, row in pending:
+            metrics.OUTCOMES.labels(arm=row.arm or "none", type=row.type).inc()
         return len(pending)
