@@ -10,11 +10,13 @@ one JSON form (``"100"`` and ``"100.00"`` both become ``"100.00"``).
 from __future__ import annotations
 
 import re
-from decimal import Decimal
-from typing import Annotated, Final, Literal
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from operator import methodcaller
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 Currency = Literal["EUR"]
 """The only currency of the pilot; SEPA Core direct debits are in euro."""
@@ -26,6 +28,23 @@ MAX_INTEGER_DIGITS: Final = 13
 NON_NEGATIVE_PATTERN: Final = r"^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$"
 POSITIVE_PATTERN: Final = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,12}(\.[0-9]{1,2})?)$"
 _SYNTAX: Final = re.compile(NON_NEGATIVE_PATTERN)
+
+# The canonical form itself (exactly two decimals, no superfluous zero), which is what
+# producers send nearly always. For such a string ``Decimal(text)`` already is the value the
+# full path returns (same digits, exponent -2), so the validators return it straight away;
+# every other input takes the full path below, which alone raises. These match a subset of
+# POSITIVE_PATTERN / NON_NEGATIVE_PATTERN (tests/unit/schemas/test_fast_paths.py).
+CANONICAL_POSITIVE_PATTERN: Final = r"^(0\.(0[1-9]|[1-9][0-9])|[1-9][0-9]{0,12}\.[0-9]{2})$"
+CANONICAL_NON_NEGATIVE_PATTERN: Final = r"^(0|[1-9][0-9]{0,12})\.[0-9]{2}$"
+_CANONICAL_POSITIVE: Final = re.compile(CANONICAL_POSITIVE_PATTERN)
+_CANONICAL_NON_NEGATIVE: Final = re.compile(CANONICAL_NON_NEGATIVE_PATTERN)
+
+
+def _in_cents(value: Decimal) -> Decimal:
+    try:
+        return value.quantize(CENT)
+    except InvalidOperation:  # more digits than the context holds: far above 13 integer digits
+        raise PydanticCustomError("money_format", "has more than 13 integer digits") from None
 
 
 def _to_decimal(value: object) -> Decimal:
@@ -45,7 +64,7 @@ def _to_decimal(value: object) -> Decimal:
             )
         return Decimal(value)
     if isinstance(value, Decimal):
-        if not value.is_finite() or value < 0 or value != value.quantize(CENT):
+        if not value.is_finite() or value < 0 or value != _in_cents(value):
             raise PydanticCustomError(
                 "money_format", "must be a finite, non-negative amount with at most 2 decimals"
             )
@@ -62,11 +81,15 @@ def _canonical(value: Decimal) -> Decimal:
 
 def parse_non_negative_money(value: object) -> Decimal:
     """Validate an amount that may be zero (balances, past-due amounts, components)."""
+    if type(value) is str and _CANONICAL_NON_NEGATIVE.fullmatch(value):
+        return Decimal(value)
     return _canonical(_to_decimal(value))
 
 
 def parse_positive_money(value: object) -> Decimal:
     """Validate an amount that must be above zero (instalments, payments)."""
+    if type(value) is str and _CANONICAL_POSITIVE.fullmatch(value):
+        return Decimal(value)
     amount = _canonical(_to_decimal(value))
     if amount == 0:
         raise PydanticCustomError("money_positive", "must be greater than 0")
@@ -101,3 +124,32 @@ NonNegativeMoney = Annotated[
     _money_schema(NON_NEGATIVE_PATTERN, "EUR amount >= 0 as a decimal string"),
 ]
 """An amount >= 0 with at most 2 decimals, a JSON string on the wire."""
+
+
+# --- native fast paths (schemas.codec) --------------------------------------------------
+# The same rules for strings, without a Python-level function: the contract's own pattern,
+# ``Decimal(text)`` built natively, then ``quantize(CENT)`` called through the C
+# ``operator.methodcaller``. For an unsigned string that is exactly ``_canonical(Decimal(text))``
+# (adding ``0.00`` changes nothing but a negative zero), and the native decimal serializer
+# writes it as ``str(value)``, which is ``format_money(value)`` for every value with exponent
+# -2. Other inputs (numbers, ``Decimal`` objects, malformed strings, zero where it must be
+# positive) are refused here and judged by the validators above through ``schemas.codec``'s
+# fallback, so neither acceptance nor any error message changes.
+
+
+def _native_money(pattern: str) -> CoreSchema:
+    return core_schema.chain_schema(
+        [
+            core_schema.str_schema(strict=True, pattern=pattern),
+            core_schema.decimal_schema(),
+            core_schema.no_info_plain_validator_function(methodcaller("quantize", CENT)),
+            core_schema.decimal_schema(strict=True),  # passes it on; the native serializer
+        ]
+    )
+
+
+NATIVE_FAST_PATHS: Final[Mapping[Callable[[Any], Any], CoreSchema]] = {
+    parse_positive_money: _native_money(POSITIVE_PATTERN),
+    parse_non_negative_money: _native_money(NON_NEGATIVE_PATTERN),
+}
+"""Validator → a native schema accepting a subset of its inputs, with the same results."""

@@ -9,22 +9,42 @@ the matching Python objects from our own code) and reject everything else.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Final
+from operator import methodcaller
+from typing import Annotated, Any, Final
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 _DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_FAST_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATE_FAST: Final = re.compile(DATE_FAST_PATTERN)
+"""ASCII digits only: the common case, read without the checks the full path makes."""
 # RFC 3339 date-time; the offset is optional here only so that a missing one gets its own,
 # clearer error. Up to 9 fractional digits are accepted (Java's Instant prints nanoseconds).
 _DATETIME_RE: Final = re.compile(
     r"(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d{1,9}))?(?P<tz>Z|[+-]\d{2}:\d{2})?"
 )
+# Date-times with an offset and at most microseconds, the form producers send nearly always
+# (a subset of _DATETIME_RE). ``datetime.fromisoformat`` reads them exactly as the full path
+# does, and raises on impossible values, which then take the full path (so the error is the
+# full path's). tests/unit/schemas/test_fast_paths.py proves the equality.
+DATETIME_FAST_PATTERN: Final = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_DATETIME_FAST: Final = re.compile(DATETIME_FAST_PATTERN)
+_TO_UTC: Final = methodcaller("astimezone", UTC)
 
 
 def parse_iso_date(value: object) -> date:
     """Accept ``YYYY-MM-DD`` strings and ``date`` objects (not ``datetime``) only."""
+    if type(value) is str and _DATE_FAST.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass  # reported by the full path below
     if isinstance(value, datetime):
         raise PydanticCustomError("date_type", "must be a date, not a datetime")
     if isinstance(value, date):
@@ -44,6 +64,11 @@ def parse_utc_datetime(value: object) -> datetime:
     byte-for-byte replay guarantee relies on. Fractions finer than a microsecond are
     truncated (Python cannot hold them).
     """
+    if type(value) is str and _DATETIME_FAST.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass  # reported by the full path below
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -71,7 +96,10 @@ def parse_utc_datetime(value: object) -> datetime:
         raise PydanticCustomError(
             "timezone_aware", "must be timezone-aware, e.g. 2026-01-31T23:59:59Z"
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise PydanticCustomError("datetime_value", "is out of range in UTC") from None
 
 
 def format_utc_datetime(value: datetime) -> str:
@@ -94,3 +122,27 @@ UtcDatetime = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 """A timezone-aware instant, normalised to UTC; naive values are rejected."""
+
+
+# --- native fast paths (schemas.codec) --------------------------------------------------
+# The fast shapes above without a Python-level function: C callables only (``fromisoformat``,
+# and ``astimezone(UTC)`` through ``operator.methodcaller``), so the results are the ones the
+# validators return (a ``date``; a ``datetime`` in ``datetime.UTC``), and pydantic-core's
+# serializers write them as ``date.isoformat`` / ``format_utc_datetime`` do for every value
+# the validators return (UTC, ``Z``). Other inputs (other shapes, ``date`` objects, errors)
+# are refused here and judged by the validators above through ``schemas.codec``'s fallback.
+
+NATIVE_FAST_PATHS: Final[Mapping[Callable[[Any], Any], CoreSchema]] = {
+    parse_iso_date: core_schema.chain_schema(
+        [core_schema.str_schema(strict=True, pattern=DATE_FAST_PATTERN), core_schema.date_schema()]
+    ),
+    parse_utc_datetime: core_schema.chain_schema(
+        [
+            core_schema.str_schema(strict=True, pattern=DATETIME_FAST_PATTERN),
+            core_schema.no_info_plain_validator_function(datetime.fromisoformat),
+            core_schema.no_info_plain_validator_function(_TO_UTC),
+            core_schema.datetime_schema(strict=True),  # passes it on; the native serializer
+        ]
+    ),
+}
+"""Validator → a native schema accepting a subset of its inputs, with the same results."""

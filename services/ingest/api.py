@@ -23,8 +23,15 @@ from services.common.metrics import CONTENT_TYPE_LATEST, render
 from services.common.settings import IngestSettings
 from services.ingest import metrics
 from services.ingest.auth import AuthResult, check_bearer, check_signature, offers_signature
-from services.ingest.batch import BodyNotJsonError, Item, split_json_array, split_ndjson
+from services.ingest.batch import (
+    BodyNotJsonError,
+    Item,
+    split_json_array,
+    split_ndjson,
+    split_valid_json_array,
+)
 from services.ingest.dedupe import DedupeWindow
+from services.ingest.intake import Assessment
 from services.ingest.openapi_doc import customise_openapi, post_events_doc
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.publisher import Outgoing, PublishError
@@ -84,7 +91,10 @@ def _refuse_unauthenticated(result: AuthResult) -> None:
 def _split(media_type: str, body: bytes) -> list[Item]:
     try:
         if media_type in JSON_TYPES:
-            return split_json_array(body)
+            # The usual body, all valid events, is read and validated in one native pass (before
+            # the count check: a batch over the limit is still refused whole, nothing published).
+            valid = split_valid_json_array(body)
+            return valid if valid is not None else split_json_array(body)
         if media_type in NDJSON_TYPES:
             return split_ndjson(body)
     except BodyNotJsonError as exc:
@@ -116,7 +126,8 @@ def create_app(
     )
     customise_openapi(app)
 
-    async def accept(request: Request) -> list[Item]:
+    async def accept(request: Request) -> tuple[str, bytes]:
+        """The media type and body of an authenticated request within the byte limit."""
         headers = {k.lower(): v for k, v in request.headers.items()}
         bearer = check_bearer(headers, settings.ingest_api_tokens)
         if bearer is None and not offers_signature(headers):
@@ -139,21 +150,29 @@ def create_app(
                 )
             )
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        return media_type, body
+
+    def judge_body(media_type: str, body: bytes) -> Assessment:
+        """Split (and maybe validate) the body, check its size, then submit it: CPU work, done
+        in a worker thread rather than on the event loop."""
         items = _split(media_type, body)
         if len(items) > settings.ingest_max_batch_events:
             limit = settings.ingest_max_batch_events
             raise RequestRefusedError(413, "batch_too_large", f"limit is {limit} events")
-        return items
+        return pipeline.submit(items, "http")
 
     @app.post("/v1/events", **post_events_doc())
     async def post_events(request: Request) -> Response:
+        with metrics.HTTP_REQUEST_SECONDS.time():
+            return await answer_events(request)
+
+    async def answer_events(request: Request) -> Response:
         try:
-            items = await accept(request)
+            media_type, body = await accept(request)
+            assessment = await run_in_threadpool(judge_body, media_type, body)
         except RequestRefusedError as refused:
             metrics.REQUESTS.labels(outcome=refused.error).inc()
             return error_response(refused.status, refused.error, refused.detail)
-        try:
-            assessment = await run_in_threadpool(pipeline.submit, items, "http")
         except PublishError:
             metrics.REQUESTS.labels(outcome="broker_unavailable").inc()
             return error_response(

@@ -10,6 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
+from schemas.codec import decode_payment_event_array
+from schemas.payments import PaymentEvent
+
 # JSON's own whitespace; a line of nothing else in NDJSON is skipped, not an item.
 JSON_WHITESPACE: Final = " \t\r"
 
@@ -20,11 +23,14 @@ class BodyNotJsonError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One element of the batch: its position and the parsed JSON value, or why it isn't one."""
+    """One element of the batch: its position and the parsed JSON value, or why it isn't one,
+    or the event it already is (``split_valid_json_array``)."""
 
     index: int
     value: Any = None
     error: str | None = None
+    event: PaymentEvent | None = None
+    """The validated event, when the whole body was validated at once."""
 
 
 class _ConstantError(ValueError):
@@ -68,6 +74,18 @@ def split_json_array(body: bytes) -> list[Item]:
     if not isinstance(parsed, list):
         raise BodyNotJsonError("body must be a JSON array of events (or NDJSON)")
     return [Item(index=i, value=v) for i, v in enumerate(parsed)]
+
+
+def split_valid_json_array(body: bytes) -> list[Item] | None:
+    """``split_json_array`` for a body that is an array of valid payment events in the usual
+    shapes, read and validated in one native pass: items carrying the events.
+    ``None`` for any other body (one bad element is enough): then split it and judge each
+    element on its own, which gives every element its own verdict and error.
+    """
+    events = decode_payment_event_array(body)
+    if events is None:
+        return None
+    return [Item(index, None, None, event) for index, event in enumerate(events)]
 
 
 def split_ndjson(body: bytes) -> list[Item]:

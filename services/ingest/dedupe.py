@@ -21,13 +21,16 @@ class DedupeWindow:
         return len(self._keys)
 
     def seen(self, keys: Iterable[str]) -> bool:
-        return any(key in self._keys for key in keys)
+        return not self._keys.keys().isdisjoint(keys)
 
     def remember(self, keys: Iterable[str]) -> None:
         if self._capacity == 0:
             return
+        remembered = self._keys
         for key in keys:
-            self._keys[key] = None
-            self._keys.move_to_end(key)
+            if key in remembered:
+                remembered.move_to_end(key)
+            else:
+                remembered[key] = None  # a new key goes to the end by itself
         while len(self._keys) > self._capacity:
             self._keys.popitem(last=False)
