@@ -36,7 +36,7 @@ def test_arm_and_status_must_agree(arm: str, status: str, ok: bool) -> None:
     if ok:
         assert ActionDecision.model_validate(example).status == status
     else:
-        with pytest.raises(ValidationError, match="arm_status|bank_process"):
+        with pytest.raises(ValidationError, match=r"arm_status|bank_process"):
             ActionDecision.model_validate(example)
 
 
