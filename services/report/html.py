@@ -61,8 +61,9 @@ def _rates_figure(report: Report) -> Figure:
                 continue
             xs.append(x + offset)
             ys.append(stats.rate)
-            below.append(stats.rate - stats.ci_low)
-            above.append(stats.ci_high - stats.rate)
+            # Clamped: a Wilson bound at 0 % or 100 % can land a rounding error past the rate.
+            below.append(max(stats.rate - stats.ci_low, 0.0))
+            above.append(max(stats.ci_high - stats.rate, 0.0))
         axes.errorbar(
             xs, ys, yerr=[below, above], fmt="o", capsize=4, color=COLOURS[arm], label=arm
         )
