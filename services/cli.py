@@ -327,12 +327,21 @@ def simulate(
 
 
 @main.command()
-@click.option("--workdir", type=click.Path(path_type=Path), default=Path("var/demo"))
-def demo(workdir: Path) -> None:
-    """Start the broker and the three services, push sample events, print the outcomes."""
+@click.option("--clients", type=click.IntRange(min=1), default=428, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/demo"),
+    show_default=True,
+    help="Logs, the SQLite database and report/ (emptied first).",
+)
+def demo(clients: int, seed: int, workdir: Path) -> None:
+    """The pilot year end to end: broker, dev Sofie and the three services as processes, a
+    simulated cohort month by month, then the report and detection quality. Stops everything."""
     from services.demo import run_demo
 
-    sys.exit(run_demo(workdir))
+    sys.exit(run_demo(workdir, clients=clients, seed=seed))
 
 
 if __name__ == "__main__":  # pragma: no cover

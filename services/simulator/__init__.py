@@ -29,6 +29,7 @@ from services.simulator.events import Event
 from services.simulator.oracle import ConstantOracle, StaticOracle, SupportOracle
 from services.simulator.output import batches, encode_event, json_array_bodies, write_ndjson
 from services.simulator.run import RunResult, run
+from services.simulator.sofie_oracle import DEFAULT_SUPPORT_FACTOR, SofieOracle
 from services.simulator.truth import (
     BookkeepingError,
     GroundTruth,
@@ -41,6 +42,7 @@ from services.simulator.truth import (
 
 __all__ = [
     "DEFAULT_PROFILES",
+    "DEFAULT_SUPPORT_FACTOR",
     "BookkeepingError",
     "Client",
     "ConstantOracle",
@@ -52,6 +54,7 @@ __all__ = [
     "SegmentProfile",
     "SimulationConfig",
     "SimulationError",
+    "SofieOracle",
     "StaticOracle",
     "SupportOracle",
     "TruthRecord",
