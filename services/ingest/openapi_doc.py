@@ -7,7 +7,6 @@ placed in ``components/schemas`` so that every ``$ref`` resolves inside the docu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Final
 
@@ -16,6 +15,8 @@ from fastapi.openapi.utils import get_openapi
 
 from schemas.ingest_api import ErrorResponse, IngestResponse
 from schemas.payments import PAYMENT_EVENT_ADAPTER
+from services.common import json_docs
+from services.common.json_docs import render as render  # re-exported for the drift tests
 
 DOC_PATH: Final = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "ingest.json"
 _REF: Final = "#/components/schemas/{model}"
@@ -109,18 +110,6 @@ def customise_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def render(document: dict[str, Any]) -> str:
-    """The document as committed: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
 def sync(document: dict[str, Any], check: bool, path: Path = DOC_PATH) -> bool:
     """Write ``document`` to ``path`` (or only compare when ``check``); True if it differed."""
-    text = render(document)
-    current = path.read_text(encoding="utf-8") if path.exists() else None
-    if current == text:
-        return False
-    if not check:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return True
+    return json_docs.sync(document, check, path)
