@@ -11,9 +11,8 @@ durations alone are shortened.
 from __future__ import annotations
 
 import shutil
-import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from services.intervention.enrol_csv import enrolment_message
 from services.sample_events import all_events, as_json_array
 from tests.deploy import catalogue
 from tests.fixtures.database import create_isolated_pg_schema
-from tests.integration.intervention.harness import ENROLLED_ON, cohort
+from tests.integration.intervention.harness import ENROLLED_ON, cohort, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -157,21 +156,6 @@ def prometheus(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def wait_until(
-    predicate: Callable[[], bool],
-    timeout_s: float,
-    what: str,
-    state: Callable[[], object] | None = None,
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    shown = f": {state()}" if state is not None else ""
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}{shown}")
 
 
 def api(url: str, path: str, **params: str) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -178,8 +179,8 @@ def test_a_postgresql_restart_under_load_loses_no_outcome(
         assert {letter.data.source_topic for letter in letters} == {settings.topic_enrolments}
 
 
-def _safe(read: callable[[], int]) -> int:  # type: ignore[valid-type]
+def _safe(read: Callable[[], int]) -> int:
     try:
-        return read()  # type: ignore[no-any-return]
+        return read()
     except Exception:  # the database may still be starting
         return -1

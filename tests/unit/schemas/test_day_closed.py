@@ -45,8 +45,8 @@ def test_marker_fields_are_checked(field: str, value: object) -> None:
     assert excinfo.value.errors()[0]["loc"][-1] == field
 
 
-def test_a_signal_still_decodes_as_a_signal() -> None:
+def test_a_signal_type_on_marker_data_is_refused() -> None:
     body = json.loads(encode(MARKER))
     body["type"] = "arrears_onset"
     with pytest.raises(ValidationError):
-        decode_signals_message(json.dumps(body))  # a signal needs signal data
+        decode_signals_message(json.dumps(body))  # the type picks the signal model
