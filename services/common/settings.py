@@ -166,6 +166,9 @@ class InterventionSettings(CommonSettings):
     )
     dispatch_interval_s: float = Field(default=0.2, gt=0)
     dispatch_batch: int = Field(default=50, ge=1)
+    dispatch_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Actions delivered to Sofie at the same time"
+    )
     dispatch_lease_s: float = Field(default=30.0, gt=0)
     dispatch_max_attempts: int = Field(default=8, ge=1)
     dispatch_backoff_base_s: float = Field(default=0.5, gt=0)

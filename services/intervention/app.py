@@ -113,6 +113,7 @@ class InterventionShell:
             batch=settings.dispatch_batch,
             lease_s=settings.dispatch_lease_s,
             interval_s=settings.dispatch_interval_s,
+            concurrency=settings.dispatch_concurrency,
         )
         self.stopping = asyncio.Event()
         for topic_name, name, handle in (
