@@ -165,6 +165,12 @@ class InterventionSettings(CommonSettings):
         description="Bearer token Sofie presents on engagement callbacks to our webhook",
     )
     dispatch_interval_s: float = Field(default=0.2, gt=0)
+    intervention_signal_batch: int = Field(
+        default=500, ge=1, description="Signals stored per transaction (at most)"
+    )
+    intervention_signal_batch_within_s: float = Field(
+        default=0.05, gt=0, description="Longest wait to fill a signal batch"
+    )
     dispatch_batch: int = Field(default=50, ge=1)
     dispatch_concurrency: int = Field(
         default=8, ge=1, le=64, description="Actions delivered to Sofie at the same time"

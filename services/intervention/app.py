@@ -2,19 +2,24 @@
 
 Agents consume enrolments, contact preferences and the detector's signals (with its
 day-closed markers); each message's effects are committed in one SQL transaction together with
-its consumer position, so a re-consumed message changes nothing. Two background tasks move
-data out: the dispatcher delivers planned actions to Sofie from the outbox, the relay publishes
-committed outcomes to outcomes.v1. Sofie's engagement callbacks arrive on a web endpoint.
+its consumer position, so a re-consumed message changes nothing. Signals come in batches
+(``NAZORG_INTERVENTION_SIGNAL_BATCH``): the detector reports on the whole portfolio, and one
+transaction per signal made the commit the bottleneck; a batch is one transaction in which
+every message still claims its own position (``InterventionRepository.run_batch``). Two
+background tasks move data out: the dispatcher delivers planned actions to Sofie from the
+outbox, the relay publishes committed outcomes to outcomes.v1. Sofie's engagement callbacks
+arrive on a web endpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import faust
 from faust.types import EventT
@@ -28,7 +33,13 @@ from schemas.signals import DayClosed, SignalsMessage
 from schemas.sofie_api import EngagementCallback
 from services.common.db import make_engine, upgrade
 from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
-from services.common.metrics import EVENTS_CONSUMED, MESSAGES_PRODUCED, PROCESSING_ERRORS
+from services.common.metrics import (
+    EVENTS_CONSUMED,
+    LAST_EVENT,
+    MESSAGES_PRODUCED,
+    PROCESSING_ERRORS,
+    PROCESSING_SECONDS,
+)
 from services.common.settings import InterventionSettings
 from services.intervention import delivery_policy, handlers, metrics, srm_monitor
 from services.intervention.contact_policy import ContactPolicyConfig
@@ -119,10 +130,10 @@ class InterventionShell:
         for topic_name, name, handle in (
             (settings.topic_enrolments, "enrol-clients", self.handle_enrolment),
             (settings.topic_preferences, "contact-preferences", self.handle_preference),
-            (settings.topic_signals, "act-on-signals", self.handle_signal),
         ):
             topic = app.topic(topic_name, partitions=partitions)
             add_timed_agent(app, topic, name, SERVICE, handle)
+        self._add_signal_agent(app.topic(settings.topic_signals, partitions=partitions))
         app.task(self._dispatch_task)
         app.task(self._relay_task)
         app.task(self._srm_task)
@@ -218,8 +229,48 @@ class InterventionShell:
     async def handle_preference(self, event: EventT[Any]) -> None:
         await self._consume(event, decode_preference, "invalid_preference", handlers.on_preference)
 
-    async def handle_signal(self, event: EventT[Any]) -> None:
-        await self._consume(event, decode_signals_message, "invalid_signal", self._on_signals)
+    def _add_signal_agent(self, topic: faust.TopicT) -> None:
+        """Signals in batches of up to ``intervention_signal_batch``, acked once stored.
+
+        ``noack_take`` never acks by itself (``take`` acks a batch when the next one is asked
+        for), so an event's offset can be committed only after its batch's transaction."""
+        size = self.settings.intervention_signal_batch
+        within = self.settings.intervention_signal_batch_within_s
+        last_event = LAST_EVENT.labels(service=SERVICE, input=topic.get_topic_name())
+        processing = PROCESSING_SECONDS.labels(service=SERVICE)
+
+        @self.app.agent(topic, name="act-on-signals")
+        async def agent(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+            # ``StreamT`` does not declare ``noack_take``; the ``Stream`` Faust passes does.
+            async for batch in cast("faust.Stream[Any]", stream).noack_take(size, within):
+                events = cast(Sequence[EventT[Any]], batch)
+                last_event.set_to_current_time()
+                started = time.perf_counter()
+                await self.handle_signals(events)
+                for event in events:
+                    await stream.ack(event)
+                elapsed = time.perf_counter() - started
+                for _ in events:
+                    processing.observe(elapsed)
+                yield None
+
+    async def handle_signals(self, events: Sequence[EventT[Any]]) -> None:
+        """Dead-letter what fits no contract, then store the rest in one transaction."""
+        items: list[tuple[Position, Callable[[Tx], object]]] = []
+        for event in events:
+            EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
+            try:
+                message = decode_signals_message(event.value)
+            except ValidationError as exc:
+                await self._invalid(event, "invalid_signal", exc)
+                continue
+            items.append((self._position(event), self._signal_work(message)))
+        if items:
+            await retry_db("signals", lambda: self.repository.run_batch(items))
+            self.relay.wake.set()
+
+    def _signal_work(self, message: SignalsMessage) -> Callable[[Tx], object]:
+        return lambda tx: self._on_signals(tx, message)
 
     def _on_signals(self, tx: Tx, message: SignalsMessage) -> object:
         if isinstance(message, DayClosed):

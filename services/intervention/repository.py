@@ -98,6 +98,27 @@ class InterventionRepository:
             finally:
                 tx.close()
 
+    def run_batch(self, items: Sequence[tuple[Position, Callable[[Tx], object]]]) -> list[bool]:
+        """``run`` for consecutive messages in ONE transaction, in order; which were applied.
+
+        Every message keeps its own claim, so the result is exactly that of ``run`` one by one
+        (a later message sees the writes of the earlier ones), but the batch pays for one
+        commit: at the volume of a whole portfolio's signals, one commit per message was the
+        intervention's bottleneck. Any failure rolls the whole batch back, positions included.
+        """
+        applied: list[bool] = []
+        with self._engine.begin() as connection:
+            tx = Tx(connection)
+            try:
+                for position, work in items:
+                    claimed = advance_position(connection, position)
+                    applied.append(claimed)
+                    if claimed:
+                        work(tx)
+            finally:
+                tx.close()
+        return applied
+
     def record(self, position: Position, outcomes: Sequence[OutcomeRow]) -> bool:
         """Store ``outcomes`` (queued for the relay) with ``position``, as one ``run``.
 

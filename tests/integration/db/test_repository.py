@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import overload
 
@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from services.intervention.repository import InterventionRepository, OutcomeRow, Position
+from services.intervention.repository import InterventionRepository, OutcomeRow, Position, Tx
 
 from .helpers import T0, outcome, position, pseudonym
 
@@ -70,6 +70,44 @@ def test_a_failing_batch_leaves_neither_outcomes_nor_position(
     assert repository.count_outcomes() == 0
     assert repository.record(position(1), [good])
     assert repository.count_outcomes() == 1
+
+
+def test_a_batch_claims_each_position_in_order_in_one_transaction(
+    repository: InterventionRepository,
+) -> None:
+    def work(offset: int, outcome_id: str) -> tuple[Position, Callable[[Tx], object]]:
+        return position(offset), lambda tx: tx.insert_outcomes([outcome(outcome_id)])
+
+    assert repository.record(position(2), [outcome("o-2")])
+
+    applied = repository.run_batch(
+        [work(1, "o-1"), work(3, "o-3"), work(3, "o-3b"), work(4, "o-4")]
+    )
+
+    # Offset 1 was behind the stored 2, the second 3 behind the first: skipped, as run would.
+    assert applied == [False, True, False, True]
+    assert [row.id for row in repository.outcomes()] == ["o-2", "o-3", "o-4"]
+    assert repository.last_offset(CONSUMER, TOPIC, 0) == 4
+    assert repository.run_batch([work(3, "o-x"), work(4, "o-y")]) == [False, False]
+    assert repository.count_outcomes() == 3
+
+
+def test_a_failing_message_rolls_back_its_whole_batch(repository: InterventionRepository) -> None:
+    bad = OutcomeRow(
+        id="o-bad", subject="client-1", type="arrears_onset", time=T0, arm=None, payload="{}"
+    )
+    items: list[tuple[Position, Callable[[Tx], object]]] = [
+        (position(1), lambda tx: tx.insert_outcomes([outcome("o-1")])),
+        (position(2), lambda tx: tx.insert_outcomes([bad])),
+    ]
+
+    with pytest.raises(sa.exc.IntegrityError):
+        repository.run_batch(items)
+
+    assert repository.last_offset(CONSUMER, TOPIC, 0) is None
+    assert repository.count_outcomes() == 0
+    assert repository.run_batch(items[:1]) == [True]
+    assert repository.last_offset(CONSUMER, TOPIC, 0) == 1
 
 
 def test_duplicate_outcome_ids_are_ignored(repository: InterventionRepository) -> None:

@@ -145,7 +145,12 @@ def test_a_worker_killed_between_decision_and_delivery_loses_and_doubles_nothing
         harness.set_fault("none")
         harness.workers.clear()
         harness.start_worker("intervention-restarted")
-        wait_until(harness.all_delivered, 120, "every action delivered after the restart")
+        # Signals are stored in batches: the killed worker may have left some for the new one.
+        wait_until(
+            lambda: len(harness.planned_ids()) == 9 * PER_CLIENT and harness.all_delivered(),
+            120,
+            "every action planned and delivered after the restart",
+        )
         assert_delivered_exactly_once(harness)
         repeats = [r for r in harness.received() if r["requests"] > 1]
         assert repeats, "the restarted worker re-sent what was in flight, and Sofie deduped it"
@@ -168,7 +173,11 @@ def test_a_postgresql_restart_under_load_loses_no_outcome(
             120,
             "every signal observed after the restart",
         )
-        wait_until(harness.all_delivered, 120, "every action delivered")
+        wait_until(
+            lambda: len(harness.planned_ids()) == 9 * PER_CLIENT and harness.all_delivered(),
+            120,
+            "every action planned and delivered",
+        )
         assert_delivered_exactly_once(harness)
         assert harness.workers[0].alive()
 
