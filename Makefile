@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: venv tools demo test test-unit lint format broker schemas bench bench-quick clean help
+.PHONY: venv tools demo test test-unit lint format broker schemas bench bench-quick chaos clean help
 
 help:
-	@echo "make demo | test | lint | bench | bench-quick | broker | schemas | clean"
+	@echo "make demo | test | lint | bench | bench-quick | chaos | broker | schemas | clean"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: venv
 
 bench-quick: venv
 	$(BIN)/python -m bench.run --quick
+
+# The long reliability run (docs/reliability.md): kill and outage cycles, then the table.
+chaos: venv
+	$(BIN)/python -m tests.reliability.chaos --cycles 20
 
 broker: venv
 	$(BIN)/nazorg broker
