@@ -190,7 +190,12 @@ def create_app(
         summary="Liveness",
         operation_id="healthz",
         response_model=dict[str, str],
-        responses={503: {"description": "The inbound consumer thread has stopped"}},
+        responses={
+            503: {
+                "description": "The inbound consumer thread has stopped",
+                "model": dict[str, str],
+            }
+        },
     )
     async def healthz() -> Response:
         """200 while the process can do its work (including the inbound consumer, if on)."""
@@ -203,7 +208,7 @@ def create_app(
         summary="Readiness",
         operation_id="readyz",
         response_model=dict[str, bool],
-        responses={503: {"description": "The broker is not reachable"}},
+        responses={503: {"description": "The broker is not reachable", "model": dict[str, bool]}},
     )
     async def readyz() -> Response:
         """200 while the broker is reachable; 503 otherwise (posts would get 503 too)."""
@@ -213,7 +218,16 @@ def create_app(
         return Response(body, status_code=200 if ready else 503, media_type="application/json")
 
     @app.get(
-        "/metrics", summary="Prometheus metrics", operation_id="metrics", response_class=Response
+        "/metrics",
+        summary="Prometheus metrics",
+        operation_id="metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition format",
+                "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+            }
+        },
     )
     async def prometheus_metrics() -> Response:
         return Response(render(), media_type=CONTENT_TYPE_LATEST)

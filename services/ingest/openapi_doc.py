@@ -64,10 +64,18 @@ def post_events_doc() -> dict[str, Any]:
             401: _error("No valid bearer token, or no fresh valid signature"),
             413: _error("Body or event count over the configured limit"),
             415: _error("Content type is not application/json or application/x-ndjson"),
-            503: _error(
-                "The broker did not acknowledge every accepted event; nothing is confirmed. "
-                "Send the whole batch again (Retry-After)."
-            ),
+            503: {
+                **_error(
+                    "The broker did not acknowledge every accepted event; nothing is confirmed. "
+                    "Send the whole batch again (Retry-After)."
+                ),
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds to wait before sending the batch again",
+                        "schema": {"type": "integer", "minimum": 0},
+                    }
+                },
+            },
         },
         "openapi_extra": {
             "requestBody": {
