@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from schemas.codec import decode_signals_message
+from schemas.signals import SignalsMessage
 from services.arrears_detector.shell_replay import replay
 from services.common.broker import free_port
 from services.common.kafka import ensure_topics, publish_canonical, read_topic
@@ -25,12 +26,15 @@ from services.simulator import SimulationConfig, simulate
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
-# Known issue (docs/decisions/0007-end-offsets.md): on the embedded Tansu broker a worker can stop
-# consuming after a rebalance under load, and then signals are missing. It passed 4 of the first
-# 4 runs and failed 3 of the next 4 on this 2-core machine. It stays in the suite, visible in every
-# run's summary, until the stall is fixed; issue 4 is not resolved while it is expected to fail.
-STALL_ON_TANSU = pytest.mark.xfail(
-    reason="Faust worker can stall after a rebalance on Tansu (decision 0007)", strict=False
+# Known issue (docs/decisions/0007-end-offsets.md): the stall (a worker dropped from its group
+# never rejoined) is fixed by services/common/group_rejoin.py. Some runs still end with the
+# signals and ledgers of a few loans differing from the uninterrupted run, with no member dropped
+# (3 of 10 runs on 2026-11-27; figures in the decision). It stays in the suite, visible in every
+# run's summary; issue 4 is not resolved while it is expected to fail.
+DIVERGES_AFTER_KILL = pytest.mark.xfail(
+    reason="after SIGKILLs a few loans can end in another state than the uninterrupted run "
+    "(decision 0007)",
+    strict=False,
 )
 
 KILLS = 3
@@ -52,6 +56,18 @@ def _worker(name: str, env: dict[str, str], workdir: Path) -> ServiceProcess:
     )
 
 
+def _describe(messages: dict[str, SignalsMessage], ids: set[str]) -> str:
+    """The first few of ``ids`` as type, date and loan or partition, to tell a failure's kind."""
+    lines = []
+    for signal_id in sorted(ids)[:5]:
+        message = messages[signal_id]
+        where = getattr(message.data, "loan_id", None) or getattr(
+            message.data, "source_partition", ""
+        )
+        lines.append(f"  {message.type} {message.data.business_date} {where} ({signal_id})")
+    return "\n".join(lines)
+
+
 def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
     table: dict[str, object] = {}
     for record in read_topic(settings, f"{app_id}-ledgers-changelog"):
@@ -59,7 +75,7 @@ def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
     return table
 
 
-@STALL_ON_TANSU
+@DIVERGES_AFTER_KILL
 def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -82,8 +98,8 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
 
     env = {
         **EMBEDDED_BROKER_ENV,
-        # Kills cause rebalances under load; with a 6 s session an overrunning commit can get a
-        # worker evicted, and on Tansu it never rejoins (docs/decisions/0007). 15 s avoids it.
+        # Kills cause rebalances under load: longer timeouts than the suite's 6 s keep a busy
+        # worker in its group (an evicted one rejoins, but each eviction costs a rebalance).
         "NAZORG_CONSUMER_SESSION_TIMEOUT_S": "15",
         "NAZORG_CONSUMER_HEARTBEAT_INTERVAL_S": "3",
         "NAZORG_CONSUMER_MAX_POLL_INTERVAL_S": "60",
@@ -112,21 +128,29 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
         expected_ids = {decode_signals_message(s).id for s in reference.signals}
         assert len(expected_ids) > CLIENTS  # the cohort is eventful, not a trivial run
 
+        expected = {m.id: m for m in map(decode_signals_message, reference.signals)}
         deadline = time.monotonic() + 120
-        streamed: set[str] = set()
+        streamed: dict[str, SignalsMessage] = {}
         while time.monotonic() < deadline:
             for worker in workers:
                 assert worker.alive(), f"worker {worker.name} died:\n{worker.log_tail()}"
             streamed = {
-                decode_signals_message(r.value).id
-                for r in read_topic(settings, settings.topic_signals)
+                m.id: m
+                for m in (
+                    decode_signals_message(r.value)
+                    for r in read_topic(settings, settings.topic_signals)
+                )
             }
-            if streamed >= expected_ids and _table(settings, app_id) == reference.ledgers:
+            if streamed.keys() >= expected_ids and _table(settings, app_id) == reference.ledgers:
                 break
             time.sleep(2)
-        assert streamed == expected_ids, (
-            f"lost {len(expected_ids - streamed)}, unexpected {len(streamed - expected_ids)}"
+        lost, unexpected = expected_ids - streamed.keys(), streamed.keys() - expected_ids
+        difference = (
+            f"lost {len(lost)}:\n{_describe(expected, lost)}\n"
+            f"unexpected {len(unexpected)}:\n{_describe(streamed, unexpected)}"
         )
+        assert not lost, difference
+        assert not unexpected, difference
         assert _table(settings, app_id) == reference.ledgers
     finally:
         for worker in workers:
