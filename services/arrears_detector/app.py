@@ -1,17 +1,32 @@
 """``nazorg detector``: the Faust worker around the ledger core.
 
-Per event: decode, translate, ``apply`` the core, publish the signals, store the ledger.
-Signals are acknowledged by the broker *before* the ledger is written to the table, so a crash
-can only repeat a signal (same deterministic id), never lose one: once the changelog says an
-event was applied, its signals are already durable. End-of-day ticks close the day only for the
-loans that the partition's deadline index says need it, and a per-partition watermark makes a
-re-delivered tick a no-op.
+Events are taken in batches (``stream.take_events``, which acks a batch only when the agent asks
+for the next one, i.e. after everything below). Per batch: decode and plan every event in order
+against the batch so far (``PartitionProcessor.apply``), publish all signals and day-closed
+markers and wait once for the broker's acks of all of them, then send one changelog record per
+changed loan (and per closed partition) and wait for those acks too, and only then update the
+tables in memory and let Faust ack the events. So a crash can only repeat a signal (same
+deterministic id), never lose one: once the changelog says an event was applied its signals
+are durable, and no offset is committed for an event whose ledger write the broker has not
+acknowledged. End-of-day ticks close the day only for the loans the partition's deadline
+index says need it, and a per-partition watermark makes a re-delivered tick a no-op.
+
+Why batches (docs/performance.md, "Detector: before/after"): per event the old worker waited
+for acks and wrote a changelog record through Faust's one-at-a-time producer buffer, whose
+single-record batches (needed on Tansu, decision 0007) then left at one or two records per
+broker round trip. Now each source partition's records are sent by their own coroutine, in
+order, so every produce request carries one record per partition, and a loan touched by
+several events of a batch is snapshotted and written once. The changelog records are sent
+explicitly to the event's partition (what ``Table.__setitem__`` would pick from the current
+event) and awaited, instead of relying on Faust's commit-time flush of its buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import faust
@@ -19,18 +34,16 @@ from faust.types import EventT
 
 from schemas.codec import encode
 from services.arrears_detector import shell_metrics as metrics
-from services.arrears_detector.events import BusinessDayClosed
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
-from services.arrears_detector.shell_partition import PartitionProcessor
+from services.arrears_detector.shell_partition import PartitionProcessor, Writes
 from services.arrears_detector.shell_translate import (
     UndecodableEventError,
     day_closed_marker,
     decode,
     to_contract,
 )
-from services.arrears_detector.signals import Signal
-from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
+from services.common.faust_app import add_batch_agent, make_faust_app, run_faust_worker
 from services.common.metrics import (
     EVENTS_CONSUMED,
     MESSAGES_PRODUCED,
@@ -40,6 +53,39 @@ from services.common.settings import DetectorSettings
 
 log = logging.getLogger(__name__)
 SERVICE = "detector"
+BATCH_EVENTS = 1000
+"""At most this many events per batch (a full batch is processed at once)."""
+BATCH_WITHIN_S = 0.02
+"""A batch that is not full is processed after this long (bounds the added latency)."""
+
+# (key, value, partition): a record for one topic, sent in list order.
+Record = tuple[Any, Any, int | None]
+
+
+async def _send_in_order(topic: faust.TopicT, records: list[Record], **options: Any) -> list[Any]:
+    """Send records one after the other (their order on each partition is kept)."""
+    send = topic.send
+    return [
+        await send(key=key, value=value, partition=partition, **options)
+        for key, value, partition in records
+    ]
+
+
+async def send_and_wait(topic: faust.TopicT, groups: Sequence[list[Record]], **options: Any) -> int:
+    """Send each group in order, the groups side by side; wait for the broker's acks of all.
+
+    One coroutine per group lets a produce request carry a record of every partition even with
+    single-record batches; within a group the order is that of the list.
+    """
+    groups = [group for group in groups if group]
+    if not groups:
+        return 0
+    sent: list[list[Awaitable[Any]]] = await asyncio.gather(
+        *(_send_in_order(topic, group, **options) for group in groups)
+    )
+    acks = [ack for group in sent for ack in group]
+    await asyncio.gather(*acks)
+    return len(acks)
 
 
 class DetectorShell:
@@ -55,73 +101,134 @@ class DetectorShell:
             "partitions": settings.topic_partitions,
             "schema": faust.Schema(key_serializer="json", value_serializer="json"),
         }
+        self.ledgers = app.Table("ledgers", **table_options)
+        self.watermarks = app.Table("tick-watermarks", **table_options)
         self.processor = PartitionProcessor(
-            ledgers=app.Table("ledgers", **table_options),
-            watermarks=app.Table("tick-watermarks", **table_options),
+            ledgers=self.ledgers,
+            watermarks=self.watermarks,
             policy=policy,
             generation=lambda: int(getattr(app, "consumer_generation_id", None) or 0),
             on_index_rebuild=metrics.INDEX_REBUILDS.inc,
         )
+        self._outstanding: asyncio.Future[None] | None = None
 
-    async def publish(self, signals: list[Signal], event_time: str) -> None:
-        """Send signals and wait until the broker acknowledged every one."""
-        pending = []
-        for signal in signals:
-            message = to_contract(signal, event_time)
-            pending.append(
-                await self.signals_topic.send(
-                    key=signal.loan_id.encode("utf-8"), value=encode(message)
+    def plan(self, events: Sequence[EventT[Any]]) -> dict[int, list[Record]]:
+        """Plan the batch in order; the signal records to send, per source partition."""
+        processor = self.processor
+        partitions = self.partitions
+        outgoing: dict[int, list[Record]] = {}
+        signal_types: Counter[str] = Counter()
+        consumed: Counter[str] = Counter()
+        duplicates = 0
+        for event in events:
+            message = event.message
+            partition = message.partition
+            consumed[message.topic] += 1
+            try:
+                domain_event, event_time = decode(event.value)
+                step = processor.apply(partition, domain_event)
+            except (UndecodableEventError, LedgerError) as exc:
+                # Ingest validated every event; reaching here is a bug upstream or an event the
+                # ledger refuses. Count and log where it is (never the payload: it may hold
+                # personal data), then go on.
+                reason = (
+                    "invalid_event" if isinstance(exc, UndecodableEventError) else "ledger_error"
                 )
-            )
-            metrics.SIGNALS.labels(type=signal.type).inc()
-        if pending:
-            await asyncio.gather(*pending)
-            MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.topic_signals_name).inc(
-                len(pending)
-            )
+                PROCESSING_ERRORS.labels(service=SERVICE, reason=reason).inc()
+                log.error(
+                    "payment event skipped",
+                    extra={
+                        "reason": reason,
+                        "partition": partition,
+                        "offset": message.offset,
+                        "error": str(exc),
+                    },
+                )
+                continue
+            if step.changes_nothing:
+                duplicates += 1
+                continue
+            records = outgoing.get(partition)
+            if records is None:
+                records = outgoing[partition] = []
+            for signal in step.signals:
+                records.append(
+                    (signal.loan_id.encode("utf-8"), encode(to_contract(signal, event_time)), None)
+                )
+                signal_types[signal.type] += 1
+            if step.watermark is not None:
+                # After the day's signals, before the watermark is stored: a crash in between
+                # repeats the marker (same id), it never goes missing.
+                marker = day_closed_marker(partition, partitions, step.watermark, event_time)
+                records.append((None, encode(marker), partition))
+                metrics.LOANS_EVALUATED.observe(step.evaluated)
+        for topic, count in consumed.items():
+            EVENTS_CONSUMED.labels(service=SERVICE, topic=topic).inc(count)
+        for signal_type, count in signal_types.items():
+            metrics.SIGNALS.labels(type=signal_type).inc(count)
+        if duplicates:
+            metrics.DUPLICATES.inc(duplicates)
+        return outgoing
 
-    async def publish_day_closed(self, partition: int, business_date: str, event_time: str) -> None:
-        """Tell consumers that every signal of ``partition`` up to ``business_date`` is out.
+    async def store(self, writes: Writes) -> None:
+        """Send the batch's table writes to the changelogs, wait for the acks, then keep them."""
+        by_partition: dict[int, list[Record]] = {}
+        for loan_id, partition, value in writes.ledgers:
+            by_partition.setdefault(partition, []).append((loan_id, value, partition))
+        await self._send_changelog(self.ledgers, list(by_partition.values()))
+        watermarks: list[list[Record]] = [[(str(p), mark, p)] for p, mark in writes.watermarks]
+        await self._send_changelog(self.watermarks, watermarks)
+        for loan_id, _, value in writes.ledgers:
+            self.ledgers.data[loan_id] = value
+        for partition, mark in writes.watermarks:
+            self.watermarks.data[str(partition)] = mark
 
-        Sent after the day's signals and before the watermark is stored: a crash in between
-        repeats the marker (same id), it never goes missing.
+    @staticmethod
+    async def _send_changelog(table: Any, groups: list[list[Record]]) -> None:
+        # What ``Table.send_changelog`` sends, but awaited rather than left in Faust's buffer.
+        await send_and_wait(
+            table.changelog_topic,
+            groups,
+            key_serializer=table.key_serializer,
+            value_serializer=table.value_serializer,
+            callback=table._on_changelog_sent,
+        )
+
+    async def handle_batch(self, events: Sequence[EventT[Any]]) -> Awaitable[None]:
+        """Plan the batch now; publish and store it after the previous batch, in the background.
+
+        The returned task completes when the batch's signals and writes are all acknowledged
+        and the batch is committed to the tables; only then may its events be acked.
         """
-        marker = day_closed_marker(partition, self.partitions, business_date, event_time)
-        sent = await self.signals_topic.send(value=encode(marker), partition=partition)
-        await sent
-        MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.topic_signals_name).inc()
-
-    async def handle(self, event: EventT[Any]) -> None:
-        message = event.message
-        EVENTS_CONSUMED.labels(service=SERVICE, topic=message.topic).inc()
+        processor = self.processor
         try:
-            domain_event, event_time = decode(event.value)
-            step = self.processor.plan(message.partition, domain_event)
-        except (UndecodableEventError, LedgerError) as exc:
-            # Ingest validated every event; reaching here is a bug upstream or an event the
-            # ledger refuses. Count and log where it is (never the payload: it may hold
-            # personal data), then go on.
-            reason = "invalid_event" if isinstance(exc, UndecodableEventError) else "ledger_error"
-            PROCESSING_ERRORS.labels(service=SERVICE, reason=reason).inc()
-            log.error(
-                "payment event skipped",
-                extra={
-                    "reason": reason,
-                    "partition": message.partition,
-                    "offset": message.offset,
-                    "error": str(exc),
-                },
-            )
-            return
-        if step.changes_nothing:
-            metrics.DUPLICATES.inc()
-            return
-        await self.publish(step.signals, event_time)
-        if step.watermark is not None:
-            await self.publish_day_closed(message.partition, step.watermark, event_time)
-        self.processor.commit(message.partition, step)
-        if isinstance(domain_event, BusinessDayClosed):
-            metrics.LOANS_EVALUATED.observe(step.evaluated)
+            outgoing = self.plan(events)
+            writes = processor.writes()
+        except BaseException:
+            processor.rollback()
+            raise
+        previous = self._outstanding
+        task = asyncio.ensure_future(self._publish_and_store(outgoing, writes, previous))
+        self._outstanding = task
+        return task
+
+    async def _publish_and_store(
+        self, outgoing: dict[int, list[Record]], writes: Writes, previous: Awaitable[None] | None
+    ) -> None:
+        processor = self.processor
+        try:
+            if previous is not None:
+                await previous  # batches are published, stored and committed in order
+            published = await send_and_wait(self.signals_topic, list(outgoing.values()))
+            if published:
+                MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.topic_signals_name).inc(
+                    published
+                )
+            await self.store(writes)
+        except BaseException:
+            processor.rollback()
+            raise
+        processor.commit(writes, store=False)
 
 
 def create_app(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POLICY) -> faust.App:
@@ -137,7 +244,15 @@ def create_app(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POL
     shell = DetectorShell(app, settings, policy)
     events_topic = app.topic(settings.topic_payment_events, partitions=settings.topic_partitions)
 
-    add_timed_agent(app, events_topic, "detect-arrears", SERVICE, shell.handle)
+    add_batch_agent(
+        app,
+        events_topic,
+        "detect-arrears",
+        SERVICE,
+        shell.handle_batch,
+        max_events=BATCH_EVENTS,
+        within_s=BATCH_WITHIN_S,
+    )
     return app
 
 

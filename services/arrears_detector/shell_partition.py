@@ -1,10 +1,21 @@
 """The detector's per-partition processing over plain mappings, shared by Faust and replay.
 
 Storage is any ``MutableMapping`` (a Faust table in the worker, a dict in ``replay``), so the
-streaming run and the replay run the very same code. Processing is two-phase: ``plan`` computes
-the signals and the writes without storing anything; the caller publishes the signals (the
-worker waits for the broker's acks) and only then ``commit``s the writes. A crash between the two
-phases therefore repeats signals, never loses them.
+streaming run and the replay run the very same code. Processing is two-phase and works on
+batches: ``apply`` plans one event after the other against an in-memory overlay of the batch's
+pending ledgers (so the second event of a loan sees the first) and stores nothing; the caller
+takes the batch's ``writes`` (one value per changed loan and per closed partition, however many
+events touched it), publishes the signals (the worker waits for the broker's acks), stores the
+writes and only then ``commit``s them. A crash between the phases therefore repeats signals,
+never loses them; ``rollback`` forgets every batch not yet committed. The next batch may be
+planned while earlier ones are still being published: their writes stay in the overlay, in
+layers, until committed (oldest first).
+
+Why batches (docs/performance.md, "Detector: before/after"): a loan's snapshot and next deadline
+are computed once per batch instead of once per event, the table gets one changelog record per
+changed loan per batch, and a loan's deadline in the index is refreshed only when a day close of
+its partition needs it or the batch is committed. Results are identical to planning and storing
+event by event (tested): the overlay is exactly what the table would hold by then.
 """
 
 from __future__ import annotations
@@ -24,16 +35,33 @@ from services.arrears_detector.snapshot import from_snapshot, to_snapshot
 
 @dataclass(slots=True)
 class Step:
-    """What one event does to a partition: signals to publish, then writes to store."""
+    """What one event does to a partition: signals to publish (and a day-closed watermark)."""
 
     signals: list[Signal] = field(default_factory=list)
-    ledgers: list[tuple[str, dict[str, Any], LoanLedger]] = field(default_factory=list)
+    changed: int = 0
     watermark: str | None = None
     evaluated: int = 0
 
     @property
     def changes_nothing(self) -> bool:
-        return not self.ledgers and self.watermark is None
+        return not self.changed and self.watermark is None
+
+
+@dataclass(slots=True)
+class Layer:
+    """The ledgers (loan → partition, state) and tick watermarks a batch changed."""
+
+    states: dict[str, tuple[int, LoanLedger]] = field(default_factory=dict)
+    watermarks: dict[int, date] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Writes:
+    """A batch's storage writes: the last value of every changed loan and partition watermark."""
+
+    ledgers: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+    watermarks: list[tuple[int, str]] = field(default_factory=list)
+    layer: Layer = field(default_factory=Layer)
 
 
 def stored_value(partition: int, state: LoanLedger, policy: DetectionPolicy) -> dict[str, Any]:
@@ -71,8 +99,23 @@ class PartitionProcessor:
         # Live ledgers beside the stored snapshots, so a snapshot is parsed only after recovery
         # (or when storage holds a value this process did not write).
         self._live: dict[str, tuple[dict[str, Any], LoanLedger]] = {}
+        # The batch being planned (its changed ledgers and tick watermarks), the batches planned
+        # but not yet committed (oldest first), and the loans whose deadline the index does not
+        # know yet (per partition).
+        self._pending = Layer()
+        self._inflight: list[Layer] = []
+        self._stale: dict[int, dict[str, LoanLedger]] = {}
+
+    # -- reading ------------------------------------------------------------------------------
 
     def _load(self, loan_id: str) -> LoanLedger | None:
+        pending = self._pending.states.get(loan_id)
+        if pending is not None:
+            return pending[1]
+        for layer in reversed(self._inflight):
+            pending = layer.states.get(loan_id)
+            if pending is not None:
+                return pending[1]
         stored = self.ledgers.get(loan_id)
         if not stored:
             return None
@@ -81,8 +124,19 @@ class PartitionProcessor:
             return live[1]
         return from_snapshot(stored["ledger"])
 
+    def _watermark(self, partition: int) -> date | None:
+        for layer in (self._pending, *reversed(self._inflight)):
+            pending = layer.watermarks.get(partition)
+            if pending is not None:
+                return pending
+        stored = self.watermarks.get(str(partition))
+        return date.fromisoformat(stored) if stored is not None else None
+
     def index(self, partition: int) -> DeadlineIndex:
-        """The partition's deadline index, rebuilt from storage after every rebalance."""
+        """The partition's deadline index, rebuilt from storage after every rebalance.
+
+        Stored deadlines only; ``_refresh`` adds those of the batch being planned.
+        """
         generation = self._generation()
         cached = self._indexes.get(partition)
         if cached is not None and cached[0] == generation:
@@ -95,41 +149,119 @@ class PartitionProcessor:
         )
         self._indexes[partition] = (generation, index)
         self._on_index_rebuild()
+        # A rebuilt index holds stored deadlines: every uncommitted loan of the partition is
+        # stale (oldest layer first, so the newest state wins).
+        stale = self._stale.setdefault(partition, {})
+        for layer in (*self._inflight, self._pending):
+            for loan_id, (p, state) in layer.states.items():
+                if p == partition:
+                    stale[loan_id] = state
         return index
 
-    def plan(self, partition: int, event: DomainEvent) -> Step:
+    def _refresh(self, partition: int) -> DeadlineIndex:
+        """The partition's index with the deadlines of the batch's changed loans."""
+        index = self.index(partition)
+        stale = self._stale.pop(partition, None)
+        if stale:
+            policy = self.policy
+            for loan_id, state in stale.items():
+                index.set(loan_id, next_deadline(state, policy))
+        return index
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def _stage(self, partition: int, loan_id: str, state: LoanLedger) -> None:
+        self._pending.states[loan_id] = (partition, state)
+        self._stale.setdefault(partition, {})[loan_id] = state
+
+    def apply(self, partition: int, event: DomainEvent) -> Step:
+        """Plan one event on top of the batch so far. Raises before changing anything."""
         if isinstance(event, BusinessDayClosed):
-            return self._plan_day_close(partition, event)
-        state = self._load(event.loan_id)
+            return self._close_day(partition, event)
+        loan_id = event.loan_id
+        state = self._load(loan_id)
         new_state, signals = apply(state, event, self.policy)
         if new_state is state:
             return Step()
-        value = stored_value(partition, new_state, self.policy)
-        return Step(signals=signals, ledgers=[(event.loan_id, value, new_state)])
+        self._stage(partition, loan_id, new_state)
+        return Step(signals=signals, changed=1)
 
-    def _plan_day_close(self, partition: int, tick: BusinessDayClosed) -> Step:
-        watermark = self.watermarks.get(str(partition))
-        if watermark is not None and tick.business_date <= date.fromisoformat(watermark):
+    def _close_day(self, partition: int, tick: BusinessDayClosed) -> Step:
+        watermark = self._watermark(partition)
+        if watermark is not None and tick.business_date <= watermark:
             return Step()
-        step = Step(watermark=tick.business_date.isoformat())
-        due = self.index(partition).due(tick.business_date)
-        step.evaluated = len(due)
+        due = self._refresh(partition).due(tick.business_date)
+        signals: list[Signal] = []
+        changed: list[tuple[str, LoanLedger]] = []
         for loan_id in due:
             state = self._load(loan_id)
             if state is None:
                 continue
-            new_state, signals = apply(state, tick, self.policy)
+            new_state, produced = apply(state, tick, self.policy)
             if new_state is not state:
-                step.signals.extend(signals)
-                value = stored_value(partition, new_state, self.policy)
-                step.ledgers.append((loan_id, value, new_state))
-        return step
+                signals.extend(produced)
+                changed.append((loan_id, new_state))
+        # Only now, so that an error above leaves the batch as it was.
+        for loan_id, new_state in changed:
+            self._stage(partition, loan_id, new_state)
+        self._pending.watermarks[partition] = tick.business_date
+        return Step(
+            signals=signals,
+            changed=len(changed),
+            watermark=tick.business_date.isoformat(),
+            evaluated=len(due),
+        )
 
-    def commit(self, partition: int, step: Step) -> None:
-        index = self.index(partition)
-        for loan_id, value, state in step.ledgers:
-            self.ledgers[loan_id] = value
-            self._live[loan_id] = (value, state)
-            index.set(loan_id, _deadline_of(value))
-        if step.watermark is not None:
-            self.watermarks[str(partition)] = step.watermark
+    # -- storing ------------------------------------------------------------------------------
+
+    def writes(self) -> Writes:
+        """End the batch being planned: its final values, computed once per loan.
+
+        The index learns the deadlines of the batch's loans here (from the values), so the next
+        batch can be planned before this one is committed.
+        """
+        policy = self.policy
+        layer, self._pending = self._pending, Layer()
+        out = Writes(layer=layer)
+        for loan_id, (partition, state) in layer.states.items():
+            out.ledgers.append((loan_id, partition, stored_value(partition, state, policy)))
+        out.watermarks = [(p, d.isoformat()) for p, d in layer.watermarks.items()]
+        stale, self._stale = self._stale, {}
+        generation = self._generation()
+        for loan_id, partition, value in out.ledgers:
+            waiting = stale.get(partition)
+            if not waiting or loan_id not in waiting:
+                continue
+            cached = self._indexes.get(partition)
+            if cached is not None and cached[0] == generation:
+                cached[1].set(loan_id, _deadline_of(value))
+            # else: rebuilt (from storage and the uncommitted layers) when next needed
+        self._inflight.append(layer)
+        return out
+
+    def commit(self, writes: Writes, store: bool = True) -> None:
+        """Make ``writes`` (the oldest uncommitted ``writes()``) the stored state.
+
+        ``store=False`` when the caller already put the values into the mappings itself.
+        """
+        if not self._inflight or self._inflight[0] is not writes.layer:
+            raise RuntimeError("batches must be committed in the order they were planned")
+        ledgers = self.ledgers
+        live = self._live
+        states = writes.layer.states
+        for loan_id, _, value in writes.ledgers:
+            if store:
+                ledgers[loan_id] = value
+            live[loan_id] = (value, states[loan_id][1])
+        if store:
+            for partition, watermark in writes.watermarks:
+                self.watermarks[str(partition)] = watermark
+        self._inflight.pop(0)
+
+    def rollback(self) -> None:
+        """Forget every batch not committed yet (their signals were not all acknowledged)."""
+        self._pending = Layer()
+        self._inflight = []
+        self._stale = {}
+        # The indexes may hold deadlines of the forgotten states: rebuild them from storage.
+        self._indexes.clear()

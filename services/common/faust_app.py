@@ -7,16 +7,18 @@ exactly-once is known to produce duplicates), so every agent must be idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import EventT
 from faust.web import Request, Response, View
 
+from services.common.group_rejoin import keep_group_membership
 from services.common.lag import monitor_faust_group
 from services.common.logging import configure_logging
 from services.common.metrics import LAST_EVENT, PROCESSING_SECONDS, READY
@@ -58,6 +60,7 @@ def make_faust_app(
         processing_guarantee="at_least_once",
         table_cleanup_interval=300.0,
     )
+    keep_group_membership(app)  # see decision 0007: evictions under load, no rejoin
     setup_prometheus_sensors(app, name_prefix="nazorg_faust")
     monitor_faust_group(app, settings)
     _add_health_pages(app, service)
@@ -105,6 +108,70 @@ def add_timed_agent(
             await handle(event)
             PROCESSING_SECONDS.labels(service=service).observe(time.perf_counter() - started)
             yield None
+
+
+def add_batch_agent(
+    app: faust.App,
+    topic: faust.TopicT,
+    name: str,
+    service: str,
+    handle_batch: Callable[[Sequence[EventT[Any]]], Awaitable[Awaitable[None]]],
+    *,
+    max_events: int,
+    within_s: float,
+) -> None:
+    """An agent that feeds ``topic`` to ``handle_batch`` in batches of up to ``max_events``.
+
+    ``handle_batch`` returns once the batch is planned, with an awaitable that completes when
+    the batch's writes are all acknowledged; only then are the batch's events acked (so their
+    offsets can be committed). Meanwhile the next batch is taken and planned: at most two
+    batches are outstanding. ``Stream.noack_take`` is used because it never acks by itself
+    (``take``/``take_events`` ack a batch when the next one is asked for, which would be
+    too early here). Each event of a batch is observed with the batch's processing time.
+    """
+
+    last_event = LAST_EVENT.labels(service=service, input=topic.get_topic_name())
+    processing = PROCESSING_SECONDS.labels(service=service)
+
+    async def ack_when_done(
+        stream: faust.StreamT[Any],
+        events: Sequence[EventT[Any]],
+        done: Awaitable[None],
+        started: float,
+    ) -> None:
+        try:
+            await done
+        except BaseException as exc:
+            # Nothing of the batch is acked: it is consumed again after the restart.
+            await stream.crash(exc)
+            raise
+        elapsed = time.perf_counter() - started
+        for event in events:
+            await stream.ack(event)
+        observe = processing.observe
+        for _ in events:
+            observe(elapsed)
+
+    @app.agent(topic, name=name)
+    async def agent(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
+        previous: asyncio.Task[None] | None = None
+        # ``StreamT`` does not declare ``noack_take``; the ``Stream`` Faust passes does.
+        taking = cast("faust.Stream[Any]", stream).noack_take(max_events, within=within_s)
+        try:
+            async for batch in taking:
+                events = cast(Sequence[EventT[Any]], batch)
+                last_event.set_to_current_time()
+                started = time.perf_counter()
+                done = await handle_batch(events)
+                current = asyncio.ensure_future(ack_when_done(stream, events, done, started))
+                if previous is not None:
+                    await previous
+                previous = current
+                yield None
+        finally:
+            if previous is not None:
+                # Let the last batch finish (or raise its error) before the agent ends.
+                await asyncio.shield(previous)
 
 
 def run_faust_worker(app_factory: Callable[[], faust.App], settings: CommonSettings) -> None:
