@@ -36,56 +36,39 @@ DUE = date(2027, 3, 1)
 GOAL_P99_MS = 250.0
 
 
+def _event(event_id: str, type_: str, hour: int, data: dict[str, Any]) -> dict[str, Any]:
+    """A canonical event on the bench's business day ``DUE``, at ``hour`` UTC."""
+    at = datetime(DUE.year, DUE.month, DUE.day, hour, tzinfo=UTC).isoformat()
+    return {"id": event_id, "source": "bench", "type": type_, "time": at, "data": data}
+
+
 def _loan(i: int) -> dict[str, str]:
-    return {"loan_id": f"LL{i:07d}", "client_id": f"CL{i:07d}"}
+    return {"loan_id": f"LL{i:07d}", "client_id": f"CL{i:07d}", "currency": "EUR"}
 
 
 def _due(i: int) -> dict[str, Any]:
-    at = datetime(DUE.year, DUE.month, DUE.day, 6, tzinfo=UTC).isoformat()
-    return {
-        "id": f"lat-due-{i}",
-        "source": "bench",
-        "type": "instalment_due",
-        "time": at,
-        "data": {
-            **_loan(i),
-            "instalment_id": f"LI{i}",
-            "due_date": DUE.isoformat(),
-            "amount": "1234.56",
-            "currency": "EUR",
-            "outstanding_balance": "250000.00",
-        },
-    }
+    data = {"instalment_id": f"LI{i}", "due_date": DUE.isoformat(), "amount": "1234.56"}
+    return _event(
+        f"lat-due-{i}",
+        "instalment_due",
+        6,
+        {**_loan(i), **data, "outstanding_balance": "250000.00"},
+    )
 
 
 def _rejected(i: int) -> dict[str, Any]:
-    at = datetime(DUE.year, DUE.month, DUE.day, 9, tzinfo=UTC).isoformat()
-    return {
-        "id": f"lat-rj-{i}",
-        "source": "bench",
-        "type": "direct_debit_rejected",
-        "time": at,
-        "data": {
-            **_loan(i),
-            "end_to_end_id": f"LE2E{i}",
-            "mandate_id": f"LM{i}",
-            "booking_date": DUE.isoformat(),
-            "amount": "1234.56",
-            "currency": "EUR",
-            "reason_code": "AM04",
-        },
-    }
+    data = {"end_to_end_id": f"LE2E{i}", "mandate_id": f"LM{i}", "amount": "1234.56"}
+    return _event(
+        f"lat-rj-{i}",
+        "direct_debit_rejected",
+        9,
+        {**_loan(i), **data, "booking_date": DUE.isoformat(), "reason_code": "AM04"},
+    )
 
 
 def _tick() -> dict[str, Any]:
-    at = datetime(DUE.year, DUE.month, DUE.day, 18, tzinfo=UTC).isoformat()
-    return {
-        "id": f"lat-close-{DUE.isoformat()}",
-        "source": "bench",
-        "type": "business_day_closed",
-        "time": at,
-        "data": {"business_date": DUE.isoformat(), "calendar": "TARGET2"},
-    }
+    data = {"business_date": DUE.isoformat(), "calendar": "TARGET2"}
+    return _event(f"lat-close-{DUE.isoformat()}", "business_day_closed", 18, data)
 
 
 def _body(events: list[dict[str, Any]]) -> bytes:
