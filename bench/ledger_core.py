@@ -7,10 +7,15 @@ include the cache misses of reaching 10k ledgers in log order but not those of a
 pre-built event list. Ticks reach only the loans a next-deadline index names.
 
 Prints apply calls/s for the core alone (timer overhead subtracted), log events/s for the
-whole loop (core + index), and the bytes a ledger holds (tracemalloc, second pass) and
-its JSON snapshot size (what the Faust changelog stores).
+whole loop (core + index), and the bytes a ledger holds and its JSON snapshot size (what the
+Faust changelog stores). Bytes are the deep size of the final ledgers (``retained_bytes``),
+without a second, traced, run of the whole stream.
+``--memory-loans 100000`` also builds that many ledgers (untimed, ``--memory-months``
+months: 18 fill the id window and the collection memory, after which a ledger stops growing)
+and reports their size: the goal is stated at 100k loans.
 
     .venv/bin/python bench/ledger_core.py [--loans 10000] [--months 50] [--trouble 0.08]
+        [--memory-loans 100000] [--memory-months 18]
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ import heapq
 import itertools
 import json
 import random
+import sys
 import time
-import tracemalloc
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -268,8 +273,61 @@ def _timer_overhead(n: int = 200_000) -> float:
     return acc / n
 
 
-def measure(loans: int, months: int, trouble: float) -> dict[str, float]:
-    """Core apply calls/s (wall and CPU), partition-loop events/s, bytes per ledger."""
+def retained_bytes(ledgers: dict[str, LoanLedger]) -> int:
+    """Bytes ``ledgers`` (the dict and everything it reaches) hold: ``sys.getsizeof`` of
+    every object once, so what ledgers share (canonical dates, amounts, ids) counts once.
+
+    Exact and deterministic, unlike tracing a run's allocations, which misses the objects
+    CPython takes from its free lists (tuples, above all) and so flatters the figure.
+    """
+    seen: set[int] = set()
+    total = 0
+    stack: list[object] = [ledgers]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            stack.extend(obj)
+            stack.extend(obj.values())
+        elif isinstance(obj, tuple | list):
+            stack.extend(obj)
+        elif isinstance(obj, LoanLedger):
+            stack.extend(getattr(obj, name) for name in LoanLedger.__slots__)
+    return total
+
+
+def ledgers_only(loans: int, months: int, trouble: float) -> dict[str, LoanLedger]:
+    """The final ledgers of a stream, built as ``run`` does but without timing anything."""
+    ledgers: dict[str, LoanLedger] = {}
+    heap: list[tuple[date, str]] = []
+    indexed: dict[str, date | None] = {}
+    policy = DEFAULT_POLICY
+    for event in stream(loans, months, trouble):
+        if isinstance(event, BusinessDayClosed):
+            today = event.business_date
+            while heap and heap[0][0] <= today:
+                due, loan_id = heapq.heappop(heap)
+                if indexed.get(loan_id) == due:
+                    ledger = ledgers[loan_id] = apply(ledgers[loan_id], event, policy)[0]
+                    _index(heap, indexed, loan_id, next_deadline(ledger, policy), today)
+            continue
+        ledger = ledgers[event.loan_id] = apply(ledgers.get(event.loan_id), event, policy)[0]
+        _index(heap, indexed, event.loan_id, next_deadline(ledger, policy), None)
+    return ledgers
+
+
+def measure(
+    loans: int,
+    months: int,
+    trouble: float,
+    memory_loans: int | None = None,
+    memory_months: int = 18,
+) -> dict[str, float]:
+    """Core apply calls/s (wall and CPU), partition-loop events/s, bytes per ledger; with
+    ``memory_loans``, also the bytes per ledger at that many loans (``memory_months``)."""
     gc.collect()
     gc.disable()  # measure the core, not the cyclic collector (ledgers hold no cycles)
     r = run(stream(loans, months, trouble))
@@ -289,17 +347,15 @@ def measure(loans: int, months: int, trouble: float) -> dict[str, float]:
     snapshot = sum(
         len(json.dumps(to_snapshot(x), separators=(",", ":"))) for x in r.ledgers.values()
     )
-    del r
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    kept = run(stream(loans, months, trouble)).ledgers
-    gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    del kept
-    figures["bytes_per_loan"] = (after - before) / loans
+    figures["bytes_per_loan"] = retained_bytes(r.ledgers) / loans
     figures["snapshot_bytes_per_loan"] = snapshot / loans
+    del r
+    if memory_loans:
+        gc.disable()
+        ledgers = ledgers_only(memory_loans, memory_months, trouble)
+        gc.enable()
+        figures["memory_loans"] = float(memory_loans)
+        figures["bytes_per_loan_at_memory_loans"] = retained_bytes(ledgers) / memory_loans
     return figures
 
 
@@ -313,8 +369,10 @@ def main() -> None:
         default=0.08,
         help="share of instalments with a return, refund or late transfer",
     )
+    parser.add_argument("--memory-loans", type=int, default=None, help="e.g. 100000")
+    parser.add_argument("--memory-months", type=int, default=18)
     args = parser.parse_args()
-    f = measure(args.loans, args.months, args.trouble)
+    f = measure(args.loans, args.months, args.trouble, args.memory_loans, args.memory_months)
     print(f"{args.loans:,} loans, {args.months} months: {f['events']:,.0f} log events")
     print(
         f"pure core: {f['core_calls_per_s']:,.0f} apply calls/s wall, "
@@ -325,6 +383,11 @@ def main() -> None:
         f"ledger size: {f['bytes_per_loan']:,.0f} bytes per loan in memory, "
         f"{f['snapshot_bytes_per_loan']:,.0f} bytes per JSON snapshot"
     )
+    if args.memory_loans:
+        print(
+            f"ledger size at {args.memory_loans:,} loans ({args.memory_months} months): "
+            f"{f['bytes_per_loan_at_memory_loans']:,.0f} bytes per loan in memory"
+        )
 
 
 if __name__ == "__main__":

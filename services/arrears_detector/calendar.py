@@ -58,6 +58,11 @@ def canonical(day: date) -> date:
     return day
 
 
+iso: Final = lru_cache(maxsize=65536)(date.isoformat)
+"""``day.isoformat()``, cached: formatting a date costs three times a cache hit, and
+snapshots and signal ids format the same few hundred dates over and over."""
+
+
 def next_business_day(day: date) -> date:
     """The first TARGET2 business day strictly after ``day``."""
     day += _ONE_DAY

@@ -27,11 +27,12 @@ _CAPACITY: Final = WINDOW * _SIZE
 def admit(window: bytes, event_id: str) -> bytes | None:
     """``window`` with ``event_id`` added (the oldest id dropped beyond ``WINDOW``), or
     ``None`` when ``event_id`` is already in it: the event was applied before."""
-    event_digest = blake2b(event_id.encode("utf-8"), digest_size=_SIZE).digest()
+    event_digest = blake2b(event_id.encode(), digest_size=_SIZE).digest()
     index = window.find(event_digest)
-    while index != -1:
+    while index != -1:  # rare: any match at all (a new id almost never matches)
         if index % _SIZE == 0:  # only aligned matches are digests
             return None
         index = window.find(event_digest, index + 1)
-    window += event_digest
-    return window if len(window) <= _CAPACITY else window[-_CAPACITY:]
+    if len(window) <= _CAPACITY - _SIZE:
+        return window + event_digest
+    return window[_SIZE - _CAPACITY :] + event_digest  # (window + digest)[-_CAPACITY:]

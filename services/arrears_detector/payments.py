@@ -23,7 +23,7 @@ from services.arrears_detector.events import (
 from services.arrears_detector.failures import failure_signals, record_failure
 from services.arrears_detector.policy import DetectionPolicy
 from services.arrears_detector.signals import Signal
-from services.arrears_detector.state import Credit, LoanLedger, collection
+from services.arrears_detector.state import Collection, Credit, LoanLedger, collection
 
 
 def use_credit(s: LoanLedger) -> None:
@@ -49,15 +49,16 @@ def _forget_old_collections(s: LoanLedger, as_of: date, policy: DetectionPolicy)
     Purely to bound memory, so it is lazy: it keeps two records at least and starts from
     the oldest (records arrive in booking order). ``on_undone`` checks a record's age
     itself, so a record kept a little longer is never used to reopen instalments.
+    Day ordinals rather than dates minus a timedelta: the same comparisons, cheaper.
     """
     records = s.collections
     if len(records) < 3:  # a loan collected monthly holds 2-3; undo checks the age anyway
         return
-    if as_of.toordinal() - records[0].booking_date.toordinal() <= policy.collection_memory_days:
+    horizon = as_of.toordinal() - policy.collection_memory_days  # of _memory_horizon
+    if records[0].booking_date.toordinal() >= horizon:
         return
-    horizon = _memory_horizon(as_of, policy)
     first = 1
-    while first < len(records) and records[first].booking_date < horizon:
+    while first < len(records) and records[first].booking_date.toordinal() < horizon:
         first += 1
     kept = records[first:]
     s.collections = kept
@@ -74,19 +75,21 @@ def _receive(
     source: str,
     policy: DetectionPolicy,
 ) -> list[Signal]:
-    paid = allocation.allocate(s.instalments, e.amount)
-    s.instalments = paid.instalments
-    s.net_received += e.amount
-    if paid.leftover:
-        s.credit = (*s.credit, Credit(source, paid.leftover))
+    amount = e.amount
+    paid = allocation.allocate(s.instalments, amount)
+    instalments, allocations, leftover, fully_paid, partial = paid
+    s.instalments = instalments
+    s.net_received += amount
+    if leftover:
+        s.credit = (*s.credit, Credit(source, leftover))
     if source:
-        record = collection(source, canonical(e.booking_date), paid.allocations)
+        booked = canonical(e.booking_date)
+        if allocations:  # collection(source, booked, allocations) without the call
+            record = tuple.__new__(Collection, (source, booked, *allocations[0], allocations[1:]))
+        else:
+            record = collection(source, booked, allocations)
         s.collections = (*s.collections, record)
-    if (
-        paid.partial is None
-        and len(paid.fully_paid) == 1
-        and (e.booking_date <= paid.fully_paid[0].due_date)
-    ):
+    if partial is None and len(fully_paid) == 1 and e.booking_date <= fully_paid[0].due_date:
         return []  # one instalment paid on time: the common case, nothing to say
     return _payment_signals(s, e, paid, policy)
 
@@ -149,10 +152,11 @@ def on_collected(s: LoanLedger, e: DirectDebitCollected, policy: DetectionPolicy
     A second collection with a known end-to-end id is the same bank transaction.
     """
     _forget_old_collections(s, e.booking_date, policy)
+    e2e = e.end_to_end_id
     for record in s.collections:
-        if record.end_to_end_id == e.end_to_end_id:
+        if record[0] == e2e:  # record.end_to_end_id, as a plain index on the hot path
             return []
-    return _receive(s, e, e.end_to_end_id, policy)
+    return _receive(s, e, e2e, policy)
 
 
 def on_payment(s: LoanLedger, e: PaymentReceived, policy: DetectionPolicy) -> list[Signal]:

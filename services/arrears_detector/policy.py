@@ -6,6 +6,7 @@ use the policy of the run it wants to reproduce (the shell reads it from setting
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -69,11 +70,8 @@ class DetectionPolicy:
 
     def bucket_index(self, dpd: int) -> int:
         """Index into ``BUCKET_LABELS``; a loan in arrears with 0 DPD sits in the first."""
-        floors = self.bucket_floors
-        index = 0
-        while index + 1 < len(floors) and dpd >= floors[index + 1]:
-            index += 1
-        return index
+        floors = self.bucket_floors  # strictly increasing, from 1: the last floor <= dpd
+        return bisect_right(floors, dpd) - 1 if dpd >= floors[0] else 0
 
 
 DEFAULT_POLICY: Final = DetectionPolicy()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.arrears_detector.calendar import add_months, grace_deadline, is_business_day
+from services.arrears_detector.calendar import add_months, grace_deadline, is_business_day, iso
 from services.arrears_detector.deadlines import cure_date, next_deadline
 from services.arrears_detector.emit import emit
 from services.arrears_detector.money import ZERO
@@ -65,13 +65,13 @@ def _missed(s: LoanLedger, day: date, tick: str, policy: DetectionPolicy) -> lis
     if not flagged:
         return []
     s.instalments = tuple(instalments)
-    iso = day.isoformat()
+    day_iso = iso(day)
     return [
         emit(
             s,
             "instalment_missed",
             day,
-            (inst.instalment_id, iso),
+            (inst.instalment_id, day_iso),
             (inst.cause_event_id, tick),
             policy,
             instalment_id=inst.instalment_id,
@@ -81,10 +81,11 @@ def _missed(s: LoanLedger, day: date, tick: str, policy: DetectionPolicy) -> lis
 
 
 def _in_arrears_now(s: LoanLedger, policy: DetectionPolicy) -> bool:
-    return any(
-        inst.missed and not inst.suspended and inst.amount - inst.paid > policy.tolerance
-        for inst in s.instalments
-    )
+    tolerance = policy.tolerance
+    for inst in s.instalments:  # a loop, not any(<generator>): runs at every close
+        if inst.missed and not inst.suspended and inst.amount - inst.paid > tolerance:
+            return True
+    return False
 
 
 def _arrears(
@@ -92,21 +93,21 @@ def _arrears(
 ) -> list[Signal]:
     """Operational arrears: onset at a missed instalment, escalation on every bucket
     increase (also on the onset day), cure when the past-due amount is back to zero."""
-    iso = day.isoformat()
+    if not s.in_arrears and not _in_arrears_now(s, policy):
+        return []
     signals: list[Signal] = []
     oldest = oldest_unpaid(s, day, policy.tolerance)
     causes = (tick,) if oldest is None else (oldest.cause_event_id, tick)
     if not s.in_arrears:
-        if not _in_arrears_now(s, policy):
-            return []
         bucket = policy.bucket_index(dpd)
         s.in_arrears = True
+        key = (iso(day),)
         signals.append(
             emit(
                 s,
                 "arrears_onset",
                 day,
-                (iso,),
+                key,
                 causes,
                 policy,
                 instalment_id=oldest.instalment_id if oldest else None,
@@ -117,19 +118,20 @@ def _arrears(
             None if s.last_cure is None else add_months(s.last_cure, policy.relapse_window_months)
         )
         if window_end is not None and day <= window_end:
-            signals.append(emit(s, "relapse", day, (iso,), causes, policy, bucket=bucket))
+            signals.append(emit(s, "relapse", day, key, causes, policy, bucket=bucket))
         if bucket > 0:
-            signals.append(emit(s, "arrears_escalated", day, (iso,), causes, policy, bucket=bucket))
+            signals.append(emit(s, "arrears_escalated", day, key, causes, policy, bucket=bucket))
         s.bucket = bucket
         return signals
     if oldest is None:
         s.in_arrears = False
         s.bucket = -1
         s.last_cure = day
-        return [emit(s, "arrears_cured", day, (iso,), (tick,), policy)]
+        return [emit(s, "arrears_cured", day, (iso(day),), (tick,), policy)]
     bucket = policy.bucket_index(dpd)
     if bucket > s.bucket:
-        signals.append(emit(s, "arrears_escalated", day, (iso,), causes, policy, bucket=bucket))
+        key = (iso(day),)
+        signals.append(emit(s, "arrears_escalated", day, key, causes, policy, bucket=bucket))
     s.bucket = bucket
     return signals
 
@@ -150,7 +152,6 @@ def _default(
         s.material_since = None
         if s.default_since is None:
             s.distressed_on = None  # the run-up ended without default: not this episode's
-    iso = day.isoformat()
     if s.default_since is None:
         if s.material_since is None or (day - s.material_since).days < policy.default_after_days:
             return []
@@ -158,7 +159,7 @@ def _default(
         s.probation_start = None
         oldest = oldest_unpaid(s, day, policy.tolerance)
         causes = (tick,) if oldest is None else (oldest.cause_event_id, tick)
-        return [emit(s, "default_entered", day, (iso,), causes, policy)]
+        return [emit(s, "default_entered", day, (iso(day),), causes, policy)]
     if material:
         s.probation_start = None  # a trigger: probation starts again when it clears
         return []
@@ -169,4 +170,4 @@ def _default(
     s.default_since = None
     s.probation_start = None
     s.distressed_on = None
-    return [emit(s, "default_cured", day, (iso,), (tick,), policy)]
+    return [emit(s, "default_cured", day, (iso(day),), (tick,), policy)]

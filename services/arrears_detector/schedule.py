@@ -25,11 +25,13 @@ from services.arrears_detector.state import Instalment, LoanLedger, Pause, is_su
 
 
 def _knows_instalment(s: LoanLedger, instalment_id: str) -> bool:
+    # Plain loops and indexes (instalment_id is field 0 of an Instalment, 2 of a Collection,
+    # ``more`` is 6): this runs for every instalment_due.
     for inst in s.instalments:
-        if inst.instalment_id == instalment_id:
+        if inst[0] == instalment_id:
             return True
-    for record in s.collections:  # plain loops: this runs for every instalment_due
-        if record.instalment_id == instalment_id or (record.more and record.pays(instalment_id)):
+    for record in s.collections:
+        if record[2] == instalment_id or (record[6] and record.pays(instalment_id)):
             return True
     return False
 
