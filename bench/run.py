@@ -46,9 +46,10 @@ def _write_docs(table: str) -> None:
     path.write_text(f"{head}{START}\n{table}\n{END}{tail}")
 
 
-def _core(loans: int, months: int) -> list[Result]:
-    """The pure core has absolute goals (one core): events/s and bytes per ledger."""
-    f = ledger_core.measure(loans, months, trouble=0.08)
+def _core(loans: int, months: int, memory_loans: int | None) -> list[Result]:
+    """The pure core has absolute goals (one core): events/s and bytes per ledger; the memory
+    goal is stated at 100,000 loans (``memory_loans``; None measures at ``loans``)."""
+    f = ledger_core.measure(loans, months, trouble=0.08, memory_loans=memory_loans)
     speed = Result(
         name="pure ledger core (apply, one core)",
         subject=f["core_calls_per_cpu_s"],
@@ -57,9 +58,10 @@ def _core(loans: int, months: int) -> list[Result]:
         details=f,
     )
     speed.met = speed.subject >= 200_000
+    at = memory_loans or loans
     size = Result(
-        name=f"ledger memory per loan ({loans:,} loans)",
-        subject=f["bytes_per_loan"],
+        name=f"ledger memory per loan ({at:,} loans)",
+        subject=f["bytes_per_loan_at_memory_loans"] if memory_loans else f["bytes_per_loan"],
         unit="bytes",
         goal="<= 2,048 bytes",
     )
@@ -90,7 +92,14 @@ def main() -> int:
         runs: list[tuple[str, Callable[[], list[Result]]]] = [
             ("ingest", lambda: [ingest_http.run(b.bootstrap, Path(tmp), loans=loans)]),
             ("detector", lambda: detector.run(b.bootstrap, Path(tmp), loans, months=6)),
-            ("ledger core", lambda: _core(loans=loans, months=12 if args.quick else 50)),
+            (
+                "ledger core",
+                lambda: _core(
+                    loans=loans,
+                    months=12 if args.quick else 50,
+                    memory_loans=None if args.quick else 100_000,
+                ),
+            ),
             (
                 "detection latency",
                 lambda: latency.run(
