@@ -144,6 +144,25 @@ class LocalStack:
             self.workdir / f"{name}.log",
         )
 
+    def extra_worker(self, kind: str, name: str) -> ServiceProcess:
+        """Another ``detector`` or ``intervention`` worker in the same group as the one
+        ``start`` runs, on a web port and data directory of its own (not started; Sofie's
+        callbacks keep going to the first intervention worker)."""
+        if kind not in ("detector", "intervention"):
+            raise ValueError(f"no worker kind {kind!r}")
+        port = free_port()
+        return ServiceProcess(
+            name,
+            [kind],
+            {
+                **self.env(),
+                f"NAZORG_{kind.upper()}_WEB_PORT": str(port),
+                f"NAZORG_{kind.upper()}_DATA_DIR": str(self.workdir / name),
+            },
+            f"http://127.0.0.1:{port}/readyz",
+            self.workdir / f"{name}.log",
+        )
+
     def start(self, ready_timeout: float = 90.0) -> LocalStack:
         """Start the dev Sofie server and ingest (it creates the topics), then the two workers,
         and wait for all."""

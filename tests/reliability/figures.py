@@ -6,7 +6,7 @@ Pure: counting and formatting only; the runs that produce the counts live in ``c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 COLUMNS = (
@@ -109,3 +109,12 @@ def verdict(events_: Events | None, actions: Delivery | None) -> str:
     if actions is not None and (actions.lost or actions.duplicated):
         problems.append(f"actions lost {actions.lost}, duplicated {actions.duplicated}")
     return "; ".join(problems) or "ok"
+
+
+def differing(reference: Mapping[str, object], other: Mapping[str, object]) -> list[str]:
+    """The keys whose values differ between two final states (or that only one has), sorted:
+    which loans' ledgers or which clients' outcomes a disturbed run got wrong."""
+    keys = reference.keys() | other.keys()
+    return sorted(
+        k for k in keys if k not in reference or k not in other or reference[k] != other[k]
+    )

@@ -7,6 +7,7 @@ from tests.reliability.figures import (
     Events,
     Row,
     delivery,
+    differing,
     events,
     markdown_table,
     verdict,
@@ -43,3 +44,9 @@ def test_the_table_has_one_line_per_row_and_a_dash_for_what_was_not_measured() -
     assert lines[0].count("|") == lines[2].count("|") == lines[3].count("|") == 12
     assert lines[2] == "| t1 | kill / restart | 10 events | 1 | 1 | 0 | 0 | - | - | - | ok |"
     assert lines[3] == "| t2 | none | - | - | - | - | - | 1 | 1 | 0 | ok |"
+
+
+def test_differing_names_changed_missing_and_extra_keys_only() -> None:
+    reference = {"a": 1, "b": {"x": 2}, "c": None}
+    assert differing(reference, {"a": 1, "b": {"x": 2}, "c": None}) == []
+    assert differing(reference, {"a": 1, "b": {"x": 3}, "d": 4}) == ["b", "c", "d"]
