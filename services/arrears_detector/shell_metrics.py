@@ -20,3 +20,7 @@ LOANS_EVALUATED = Histogram(
     "Loans evaluated per end-of-day tick and partition",
     buckets=(0, 1, 10, 100, 1_000, 10_000, 100_000),
 )
+REWINDS = Counter(
+    "nazorg_detector_rewinds_total",
+    "Seeks back to a partition's first unapplied offset after the consumer skipped past it",
+)

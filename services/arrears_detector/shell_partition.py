@@ -9,7 +9,9 @@ events touched it), publishes the signals (the worker waits for the broker's ack
 writes and only then ``commit``s them. A crash between the phases therefore repeats signals,
 never loses them; ``rollback`` forgets every batch not yet committed. The next batch may be
 planned while earlier ones are still being published: their writes stay in the overlay, in
-layers, until committed (oldest first).
+layers, until committed (oldest first). Given source offsets, ``apply`` also records per partition
+the next offset to apply (stored beside the tick watermarks) and takes any event below it as a
+redelivery: exact, where the ledgers' recent-id window only covers a loan's last 32 events.
 
 Why batches (docs/performance.md, "Detector: before/after"): a loan's snapshot and next deadline
 are computed once per batch instead of once per event, the table gets one changelog record per
@@ -53,6 +55,7 @@ class Layer:
 
     states: dict[str, tuple[int, LoanLedger]] = field(default_factory=dict)
     watermarks: dict[int, date] = field(default_factory=dict)
+    offsets: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -61,7 +64,13 @@ class Writes:
 
     ledgers: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
     watermarks: list[tuple[int, str]] = field(default_factory=list)
+    offsets: list[tuple[int, int]] = field(default_factory=list)
     layer: Layer = field(default_factory=Layer)
+
+
+def offset_key(partition: int) -> str:
+    """Key, in the watermarks mapping, of the next source offset a partition has to apply."""
+    return f"{partition}@offset"
 
 
 def stored_value(partition: int, state: LoanLedger, policy: DetectionPolicy) -> dict[str, Any]:
@@ -132,6 +141,15 @@ class PartitionProcessor:
         stored = self.watermarks.get(str(partition))
         return date.fromisoformat(stored) if stored is not None else None
 
+    def next_offset(self, partition: int) -> int | None:
+        """The first source offset of the partition not applied yet (None: none recorded)."""
+        for layer in (self._pending, *reversed(self._inflight)):
+            pending = layer.offsets.get(partition)
+            if pending is not None:
+                return pending
+        stored = self.watermarks.get(offset_key(partition))
+        return int(stored) if stored is not None else None
+
     def index(self, partition: int) -> DeadlineIndex:
         """The partition's deadline index, rebuilt from storage after every rebalance.
 
@@ -174,8 +192,29 @@ class PartitionProcessor:
         self._pending.states[loan_id] = (partition, state)
         self._stale.setdefault(partition, {})[loan_id] = state
 
-    def apply(self, partition: int, event: DomainEvent) -> Step:
-        """Plan one event on top of the batch so far. Raises before changing anything."""
+    def apply(self, partition: int, event: DomainEvent, offset: int | None = None) -> Step:
+        """Plan one event on top of the batch so far. Raises before changing anything.
+
+        With its source ``offset``, an event below the partition's recorded next offset was
+        applied already (a redelivery after a crash, however long) and changes nothing.
+        """
+        if offset is not None:
+            applied = self.next_offset(partition)
+            if applied is not None and offset < applied:
+                return Step()
+            step = self._apply(partition, event)
+            # Only now: an event that raised is retried, not taken as applied.
+            self._pending.offsets[partition] = offset + 1
+            return step
+        return self._apply(partition, event)
+
+    def skip(self, partition: int, offset: int) -> None:
+        """Record an event refused for good (undecodable, or the ledger refused it) as done."""
+        applied = self.next_offset(partition)
+        if applied is None or offset >= applied:
+            self._pending.offsets[partition] = offset + 1
+
+    def _apply(self, partition: int, event: DomainEvent) -> Step:
         if isinstance(event, BusinessDayClosed):
             return self._close_day(partition, event)
         loan_id = event.loan_id
@@ -226,6 +265,7 @@ class PartitionProcessor:
         for loan_id, (partition, state) in layer.states.items():
             out.ledgers.append((loan_id, partition, stored_value(partition, state, policy)))
         out.watermarks = [(p, d.isoformat()) for p, d in layer.watermarks.items()]
+        out.offsets = list(layer.offsets.items())
         stale, self._stale = self._stale, {}
         generation = self._generation()
         for loan_id, partition, value in out.ledgers:
@@ -256,6 +296,8 @@ class PartitionProcessor:
         if store:
             for partition, watermark in writes.watermarks:
                 self.watermarks[str(partition)] = watermark
+            for partition, next_offset in writes.offsets:
+                self.watermarks[offset_key(partition)] = next_offset
         self._inflight.pop(0)
 
     def rollback(self) -> None:

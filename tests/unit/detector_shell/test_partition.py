@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.arrears_detector.events import BusinessDayClosed, DomainEvent
+from services.arrears_detector.events import BusinessDayClosed, DomainEvent, PaymentReceived
+from services.arrears_detector.idempotency import WINDOW
 from services.arrears_detector.policy import DEFAULT_POLICY
-from services.arrears_detector.shell_partition import PartitionProcessor, Writes
+from services.arrears_detector.shell_partition import PartitionProcessor, Writes, offset_key
 from tests.unit.detector.strategies import partition_log
 
 Outcome = tuple[list[tuple[int, list[str], str | None]], dict[str, Any], dict[str, Any]]
@@ -136,3 +139,81 @@ def test_batches_are_committed_in_the_order_they_were_planned() -> None:
         processor.commit(second)
     processor.commit(first)
     processor.commit(second)
+
+
+def _with_offsets(events: Sequence[tuple[int, DomainEvent]]) -> list[tuple[int, int, DomainEvent]]:
+    """Each event with its offset on its partition, as the consumer would see it."""
+    next_offsets: dict[int, int] = {}
+    out = []
+    for partition, event in events:
+        offset = next_offsets.get(partition, 0)
+        next_offsets[partition] = offset + 1
+        out.append((partition, offset, event))
+    return out
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=partition_log(), data=st.data())
+def test_events_below_the_recorded_offset_are_redeliveries_however_many(
+    log: list[DomainEvent], data: st.DataObject
+) -> None:
+    events = _with_offsets(_on_two_partitions(log))
+    cut = data.draw(st.integers(0, len(events)))
+    ledgers: dict[str, Any] = {}
+    watermarks: dict[str, Any] = {}
+    processor = PartitionProcessor(ledgers, watermarks, DEFAULT_POLICY)
+    for partition, offset, event in events[:cut]:
+        processor.apply(partition, event, offset)
+    processor.commit(processor.writes())
+    # A consumer restarting from an old committed offset (here: the very start) gets every
+    # event again: those already applied change nothing, whatever the ledgers' id window.
+    replayed = [processor.apply(p, event, offset) for p, offset, event in events]
+    processor.commit(processor.writes())
+    assert all(step.changes_nothing for step in replayed[:cut])
+    expected_steps, expected, expected_marks = _one_by_one([(p, e) for p, _, e in events])
+    assert [[s.signal_id for s in step.signals] for step in replayed[cut:]] == [
+        ids for _, ids, _ in expected_steps[cut:]
+    ]
+    assert ledgers == expected
+    assert {k: v for k, v in watermarks.items() if "@" not in k} == expected_marks
+    assert {k: v for k, v in watermarks.items() if "@" in k} == {
+        offset_key(p): max(o for q, o, _ in events if q == p) + 1 for p, _, _ in events
+    }
+
+
+def test_a_redelivery_longer_than_the_ledgers_id_window_changes_nothing() -> None:
+    loan = [
+        PaymentReceived(
+            event_id=f"P{n}",
+            loan_id="L1",
+            client_id="C1",
+            bank_reference=f"P{n}",
+            booking_date=date(2027, 1, 4) + timedelta(days=n),
+            amount=Decimal("10.00"),
+            currency="EUR",
+        )
+        for n in range(2 * WINDOW)
+    ]
+    ledgers: dict[str, Any] = {}
+    processor = PartitionProcessor(ledgers, {}, DEFAULT_POLICY)
+    for offset, event in enumerate(loan):
+        processor.apply(0, event, offset)
+    processor.commit(processor.writes())
+    applied_once = dict(ledgers)
+    replayed = [processor.apply(0, event, offset) for offset, event in enumerate(loan)]
+    processor.commit(processor.writes())
+    assert all(step.changes_nothing for step in replayed)
+    assert ledgers == applied_once
+
+
+def test_an_event_refused_for_good_counts_as_done_and_the_next_offset_is_kept() -> None:
+    watermarks: dict[str, Any] = {}
+    processor = PartitionProcessor({}, watermarks, DEFAULT_POLICY)
+    assert processor.next_offset(0) is None
+    processor.skip(0, 7)  # e.g. undecodable: the worker must not wait for offset 7 again
+    assert processor.next_offset(0) == 8
+    processor.skip(0, 3)  # a redelivery of an older refused event moves nothing back
+    assert processor.next_offset(0) == 8
+    processor.commit(processor.writes())
+    assert watermarks == {offset_key(0): 8}
+    assert processor.next_offset(1) is None
