@@ -478,24 +478,21 @@ def compare(quiet: YearRun, killed: YearRun, *, clients: int, cycles: int) -> Pi
     """The killed run against the undisturbed one (and each against its own replay)."""
     problems: list[str] = []
     everything = {**quiet.replayed, **killed.replayed, **quiet.signals, **killed.signals}
-    for name, run in (("undisturbed", quiet), ("killed", killed)):
-        lost = run.replayed.keys() - set(run.signal_ids)
-        extra = set(run.signal_ids) - run.replayed.keys()
+
+    def note_difference(label: str, expected: set[str], actual: set[str]) -> None:
+        lost, extra = expected - actual, actual - expected
         if lost or extra:
             problems.append(
-                f"{name} run vs its replay: lost {len(lost)} [{describe(everything, lost)}], "
+                f"{label}: lost {len(lost)} [{describe(everything, lost)}], "
                 f"unexpected {len(extra)} [{describe(everything, extra)}]"
             )
+
+    for name, run in (("undisturbed", quiet), ("killed", killed)):
+        note_difference(f"{name} run vs its replay", set(run.replayed), set(run.signal_ids))
         if loans := differing(run.replayed_ledgers, run.ledgers):
             problems.append(f"{name} run: ledgers differ from its replay for {loans}")
     signals = events(quiet.signal_ids, killed.signal_ids)
-    lost = set(quiet.signal_ids) - set(killed.signal_ids)
-    extra = set(killed.signal_ids) - set(quiet.signal_ids)
-    if lost or extra:
-        problems.append(
-            f"signals: lost {len(lost)} [{describe(everything, lost)}], "
-            f"unexpected {len(extra)} [{describe(everything, extra)}]"
-        )
+    note_difference("signals", set(quiet.signal_ids), set(killed.signal_ids))
     if loans := differing(quiet.ledgers, killed.ledgers):
         problems.append(f"final ledgers differ for {len(loans)} loans: {loans[:10]}")
     if subjects := differing(quiet.outcomes, killed.outcomes):
