@@ -57,7 +57,13 @@ def test_failures_at_sofie_delay_delivery_but_lose_and_double_nothing(
         time.sleep(4)
         assert harness.received() == []
         assert harness.repository.outbox_stats().pending == len(harness.planned_ids())
-        harness.set_fault("none")
+        # Then Sofie is gone altogether: every connection refused.
+        assert harness.sofie is not None
+        harness.sofie.stop()
+        time.sleep(4)
+        assert harness.repository.outbox_stats().pending == len(harness.planned_ids())
+        assert harness.workers[0].alive()
+        harness.start_sofie()  # back on its port, healthy (a fresh dev server)
         wait_until(harness.all_delivered, 90, "every action delivered after recovery")
         assert_delivered_exactly_once(harness)
 
