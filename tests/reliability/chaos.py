@@ -162,6 +162,76 @@ def intervention_kill_cycles(
     )
 
 
+SOFIE_PHASES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("refused", {}),  # first: a restarted dev server remembers nothing performed before
+    ("error_500", {}),
+    ("timeout", {}),  # hanging past the client's 1 s timeout, nothing performed
+    ("latency", {"latency_s": 0.5}),  # slow but answering
+)
+
+
+def sofie_outages(
+    bootstrap: str,
+    pg_url: str,
+    workdir: Path,
+    *,
+    outage_s: float,
+    clients: int,
+    treatment: int,
+    seed: int,
+) -> Row:
+    """Sofie refusing connections, then answering 500, then hanging, then slow, each for
+    ``outage_s`` while onsets keep coming; afterwards every action must be at Sofie once."""
+    rng = random.Random(seed)
+    names = cohort(size=clients, treatment=treatment)
+    with pilot(bootstrap, pg_url, workdir) as harness:
+        assert harness.sofie is not None
+        harness.sofie.stop()
+        harness.start_worker()
+        harness.enrol(names)
+        parts = shares(rng.sample(names, len(names)), len(SOFIE_PHASES))
+        for (mode, options), share in zip(SOFIE_PHASES, parts, strict=True):
+            if mode != "refused":
+                if harness.sofie is None or not harness.sofie.alive():
+                    harness.start_sofie()
+                harness.set_fault(mode, **options)
+            harness.signal_onsets(share)
+            time.sleep(outage_s)
+        harness.set_fault("none")
+        expected = treatment * ACTIONS_PER_TREATED_CLIENT
+        wait_until(
+            lambda: len(harness.planned_ids()) >= expected and harness.all_delivered(),
+            300,
+            "every action delivered",
+            harness.state,
+        )
+        time.sleep(2)  # anything performed twice would show up now
+        received = harness.received()
+        observed = [
+            json.loads(row.payload)["data"]["signal_id"]
+            for row in harness.repository.outcomes()
+            if row.type == "signal_observed"
+        ]
+        actions = delivery(
+            harness.planned_ids(),
+            [r["idempotency_key"] for r in received],
+            resent=sum(r["requests"] > 1 for r in received),
+        )
+    signals = events([onset(name, ENROLLED_ON).id for name in names], observed)
+    minutes = outage_s * len(SOFIE_PHASES) / 60
+    return Row(
+        test=f"chaos: Sofie failing for {minutes:.1f} min",
+        injected=(
+            f"dev Sofie stopped (connections refused), then 500s, then hanging past the "
+            f"client timeout, then answering after 0.5 s: {outage_s:g} s each"
+        ),
+        load=f"{clients} clients ({treatment} treatment), onsets during every phase",
+        events=signals,
+        actions=actions,
+        result=f"{verdict(signals, actions)}; {actions.resent} resent and deduplicated by Sofie",
+    )
+
+
 def ingest_broker_outages(workdir: Path, *, cycles: int, batch: int) -> Row:
     """Broker stopped and restarted ``cycles`` times under an ingest that keeps serving."""
     broker = start_broker(log=workdir / "ingest-broker.log")
@@ -553,7 +623,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pilot-clients", type=int, default=40, help="cohort of the pilot scenario's year"
     )
-    parser.add_argument("--scenarios", default="intervention,ingest,pilot")
+    parser.add_argument(
+        "--outage-s", type=float, default=60.0, help="length of each Sofie fault phase, seconds"
+    )
+    parser.add_argument("--scenarios", default="intervention,sofie,ingest,pilot")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     rows: list[Row] = []
@@ -570,6 +643,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clients=args.clients,
                 treatment=args.treatment,
                 latency_s=args.latency,
+                seed=args.seed,
+            ),
+            "sofie": lambda: sofie_outages(
+                broker.bootstrap,
+                args.pg_url,
+                Path(tmp) / "sofie",
+                outage_s=args.outage_s,
+                clients=args.clients,
+                treatment=args.treatment,
                 seed=args.seed,
             ),
             "ingest": lambda: ingest_broker_outages(
