@@ -70,6 +70,8 @@ from tests.integration.intervention.harness import (
     wait_until,
 )
 from tests.reliability.figures import (
+    Delivery,
+    Events,
     Row,
     delivery,
     differing,
@@ -100,6 +102,36 @@ def shares(items: Sequence[str], parts: int) -> list[list[str]]:
     ]
 
 
+def settled(harness: Pilot, names: Sequence[str], treatment: int) -> tuple[Events, Delivery]:
+    """Wait until every action is at Sofie and every onset observed; then count both."""
+    expected = treatment * ACTIONS_PER_TREATED_CLIENT
+    wait_until(
+        lambda: len(harness.planned_ids()) >= expected and harness.all_delivered(),
+        300,
+        "every action delivered",
+        harness.state,
+    )
+    wait_until(
+        lambda: harness.outcome_types().count("signal_observed") >= len(names),
+        120,
+        "every signal observed",
+        harness.state,
+    )
+    time.sleep(2)  # anything performed twice would show up now
+    received = harness.received()
+    observed = [
+        json.loads(row.payload)["data"]["signal_id"]
+        for row in harness.repository.outcomes()
+        if row.type == "signal_observed"
+    ]
+    actions = delivery(
+        harness.planned_ids(),
+        [r["idempotency_key"] for r in received],
+        resent=sum(r["requests"] > 1 for r in received),
+    )
+    return events([onset(name, ENROLLED_ON).id for name in names], observed), actions
+
+
 def intervention_kill_cycles(
     bootstrap: str,
     pg_url: str,
@@ -125,33 +157,7 @@ def intervention_kill_cycles(
             time.sleep(rng.uniform(0.0, 1.0))
             victim.start().wait_ready(90)
         harness.set_fault("none")
-        expected = treatment * ACTIONS_PER_TREATED_CLIENT
-        wait_until(
-            lambda: len(harness.planned_ids()) >= expected and harness.all_delivered(),
-            300,
-            "every action delivered",
-            harness.state,
-        )
-        wait_until(
-            lambda: harness.outcome_types().count("signal_observed") >= len(names),
-            120,
-            "every signal observed",
-            harness.state,
-        )
-        time.sleep(2)  # anything performed twice would show up now
-        received = harness.received()
-        observed = [
-            json.loads(row.payload)["data"]["signal_id"]
-            for row in harness.repository.outcomes()
-            if row.type == "signal_observed"
-        ]
-        sent_signals = [onset(name, ENROLLED_ON).id for name in names]
-        actions = delivery(
-            harness.planned_ids(),
-            [r["idempotency_key"] for r in received],
-            resent=sum(r["requests"] > 1 for r in received),
-        )
-    signals = events(sent_signals, observed)
+        signals, actions = settled(harness, names, treatment)
     return Row(
         test=f"chaos: intervention, {cycles} SIGKILL cycles",
         injected=f"SIGKILL of 1 of 2 workers per cycle; Sofie answering after {latency_s:g} s",
@@ -198,26 +204,7 @@ def sofie_outages(
             harness.signal_onsets(share)
             time.sleep(outage_s)
         harness.set_fault("none")
-        expected = treatment * ACTIONS_PER_TREATED_CLIENT
-        wait_until(
-            lambda: len(harness.planned_ids()) >= expected and harness.all_delivered(),
-            300,
-            "every action delivered",
-            harness.state,
-        )
-        time.sleep(2)  # anything performed twice would show up now
-        received = harness.received()
-        observed = [
-            json.loads(row.payload)["data"]["signal_id"]
-            for row in harness.repository.outcomes()
-            if row.type == "signal_observed"
-        ]
-        actions = delivery(
-            harness.planned_ids(),
-            [r["idempotency_key"] for r in received],
-            resent=sum(r["requests"] > 1 for r in received),
-        )
-    signals = events([onset(name, ENROLLED_ON).id for name in names], observed)
+        signals, actions = settled(harness, names, treatment)
     minutes = outage_s * len(SOFIE_PHASES) / 60
     return Row(
         test=f"chaos: Sofie failing for {minutes:.1f} min",
