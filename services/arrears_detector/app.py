@@ -62,6 +62,8 @@ SERVICE = "detector"
 BATCH_EVENTS = 1000
 """At most this many events per batch (a full batch is processed at once)."""
 REWIND_GIVE_UP_S = 60.0
+RESEEK_S = 1.0
+"""How often a pending seek back is issued again (Faust can overtake a seek, see ``reseek``)."""
 """How long events after a gap are dropped while waiting for the gap's events to come back."""
 BATCH_WITHIN_S = 0.02
 """A batch that is not full is processed after this long (bounds the added latency)."""
@@ -121,6 +123,7 @@ class DetectorShell:
         self._outstanding: asyncio.Future[None] | None = None
         # Partition -> (generation, next offset to apply, since when) while seeking back.
         self._rewinds: dict[int, tuple[int, int, float]] = {}
+        self._rewind_tps: dict[int, Any] = {}
         self._seeks: set[asyncio.Future[None]] = set()
 
     def plan(self, events: Sequence[EventT[Any]]) -> dict[int, list[Record]]:
@@ -211,6 +214,7 @@ class DetectorShell:
             )
             metrics.REWINDS.inc()
             self._rewinds[partition] = (generation, expected, now)
+            self._rewind_tps[partition] = message.tp
             seek = asyncio.ensure_future(self._seek(message.tp, expected))
             self._seeks.add(seek)
             seek.add_done_callback(self._seeks.discard)
@@ -226,6 +230,20 @@ class DetectorShell:
         )
         del self._rewinds[partition]
         return False
+
+    async def reseek(self) -> None:
+        """Seek again, every ``RESEEK_S``, while a partition waits for its first unapplied offset.
+
+        Faust's drain loop can overtake a seek: the rest of an earlier fetch raises the
+        partition's read offset again, and the re-fetched events are then dropped as already
+        read, before they reach us (decision 0007, "Seek back stalls"). A second seek after that
+        fetch is drained brings them back; events seen twice are redeliveries and change nothing.
+        """
+        assigned = self.app.consumer.assignment()
+        for partition, (_, expected, since) in list(self._rewinds.items()):
+            tp = self._rewind_tps.get(partition)
+            if tp in assigned and time.monotonic() - since >= RESEEK_S:
+                await self._seek(tp, expected)
 
     async def _seek(self, tp: Any, offset: int) -> None:
         try:
@@ -315,6 +333,7 @@ def create_app(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POL
     shell = DetectorShell(app, settings, policy)
     events_topic = app.topic(settings.topic_payment_events, partitions=settings.topic_partitions)
 
+    app.timer(RESEEK_S)(shell.reseek)
     add_batch_agent(
         app,
         events_topic,
