@@ -121,9 +121,8 @@ class DetectorShell:
             on_index_rebuild=metrics.INDEX_REBUILDS.inc,
         )
         self._outstanding: asyncio.Future[None] | None = None
-        # Partition -> (generation, next offset to apply, since when) while seeking back.
-        self._rewinds: dict[int, tuple[int, int, float]] = {}
-        self._rewind_tps: dict[int, Any] = {}
+        # Partition -> (generation, next offset to apply, since when, its TP) while seeking back.
+        self._rewinds: dict[int, tuple[int, int, float, Any]] = {}
         self._seeks: set[asyncio.Future[None]] = set()
 
     def plan(self, events: Sequence[EventT[Any]]) -> dict[int, list[Record]]:
@@ -213,8 +212,7 @@ class DetectorShell:
                 partition,
             )
             metrics.REWINDS.inc()
-            self._rewinds[partition] = (generation, expected, now)
-            self._rewind_tps[partition] = message.tp
+            self._rewinds[partition] = (generation, expected, now, message.tp)
             seek = asyncio.ensure_future(self._seek(message.tp, expected))
             self._seeks.add(seek)
             seek.add_done_callback(self._seeks.discard)
@@ -240,8 +238,7 @@ class DetectorShell:
         fetch is drained brings them back; events seen twice are redeliveries and change nothing.
         """
         assigned = self.app.consumer.assignment()
-        for partition, (_, expected, since) in list(self._rewinds.items()):
-            tp = self._rewind_tps.get(partition)
+        for _, expected, since, tp in list(self._rewinds.values()):
             if tp in assigned and time.monotonic() - since >= RESEEK_S:
                 await self._seek(tp, expected)
 

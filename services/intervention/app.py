@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import faust
 from faust.types import EventT
@@ -32,13 +31,16 @@ from schemas.codec import decode_enrolment, decode_preference, decode_signals_me
 from schemas.signals import DayClosed, SignalsMessage
 from schemas.sofie_api import EngagementCallback
 from services.common.db import make_engine, upgrade
-from services.common.faust_app import add_timed_agent, make_faust_app, run_faust_worker
+from services.common.faust_app import (
+    add_batch_agent,
+    add_timed_agent,
+    make_faust_app,
+    run_faust_worker,
+)
 from services.common.metrics import (
     EVENTS_CONSUMED,
-    LAST_EVENT,
     MESSAGES_PRODUCED,
     PROCESSING_ERRORS,
-    PROCESSING_SECONDS,
 )
 from services.common.settings import InterventionSettings
 from services.intervention import delivery_policy, handlers, metrics, srm_monitor
@@ -230,29 +232,21 @@ class InterventionShell:
         await self._consume(event, decode_preference, "invalid_preference", handlers.on_preference)
 
     def _add_signal_agent(self, topic: faust.TopicT) -> None:
-        """Signals in batches of up to ``intervention_signal_batch``, acked once stored.
+        """Signals in batches of up to ``intervention_signal_batch``, acked once stored."""
 
-        ``noack_take`` never acks by itself (``take`` acks a batch when the next one is asked
-        for), so an event's offset can be committed only after its batch's transaction."""
-        size = self.settings.intervention_signal_batch
-        within = self.settings.intervention_signal_batch_within_s
-        last_event = LAST_EVENT.labels(service=SERVICE, input=topic.get_topic_name())
-        processing = PROCESSING_SECONDS.labels(service=SERVICE)
+        async def handle(events: Sequence[EventT[Any]]) -> Awaitable[None]:
+            await self.handle_signals(events)
+            return asyncio.sleep(0)  # stored: the batch may be acked
 
-        @self.app.agent(topic, name="act-on-signals")
-        async def agent(stream: faust.StreamT[Any]) -> AsyncIterator[None]:
-            # ``StreamT`` does not declare ``noack_take``; the ``Stream`` Faust passes does.
-            async for batch in cast("faust.Stream[Any]", stream).noack_take(size, within):
-                events = cast(Sequence[EventT[Any]], batch)
-                last_event.set_to_current_time()
-                started = time.perf_counter()
-                await self.handle_signals(events)
-                for event in events:
-                    await stream.ack(event)
-                elapsed = time.perf_counter() - started
-                for _ in events:
-                    processing.observe(elapsed)
-                yield None
+        add_batch_agent(
+            self.app,
+            topic,
+            "act-on-signals",
+            SERVICE,
+            handle,
+            max_events=self.settings.intervention_signal_batch,
+            within_s=self.settings.intervention_signal_batch_within_s,
+        )
 
     async def handle_signals(self, events: Sequence[EventT[Any]]) -> None:
         """Dead-letter what fits no contract, then store the rest in one transaction."""

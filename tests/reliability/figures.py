@@ -37,17 +37,19 @@ class Delivery:
     """Actions whose request reached Sofie more than once (deduplicated there)."""
 
 
+def _tally(wanted_ids: Iterable[str], seen_ids: Iterable[str]) -> tuple[int, int, int, int]:
+    """Wanted, seen of those, lost, duplicated (a repeat, or an id nobody wanted)."""
+    wanted = set(wanted_ids)
+    times = Counter(seen_ids)
+    seen = set(times)
+    repeats = sum(n - 1 for n in times.values() if n > 1)
+    return len(wanted), len(wanted & seen), len(wanted - seen), repeats + len(seen - wanted)
+
+
 def delivery(planned: Iterable[str], performed: Iterable[str], resent: int = 0) -> Delivery:
     """Compare the planned action ids with the keys of the actions Sofie performed."""
-    wanted = set(planned)
-    times = Counter(performed)
-    return Delivery(
-        decided=len(wanted),
-        delivered=len(wanted & set(times)),
-        lost=len(wanted - set(times)),
-        duplicated=sum(n - 1 for n in times.values() if n > 1) + len(set(times) - wanted),
-        resent=resent,
-    )
+    decided, delivered, lost, duplicated = _tally(planned, performed)
+    return Delivery(decided, delivered, lost, duplicated, resent)
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,7 @@ class Events:
 
 def events(sent: Iterable[str], processed: Iterable[str]) -> Events:
     """Compare the ids sent with the ids processed (a processed id seen twice is a duplicate)."""
-    wanted = set(sent)
-    times = Counter(processed)
-    return Events(
-        sent=len(wanted),
-        processed=len(wanted & set(times)),
-        lost=len(wanted - set(times)),
-        duplicated=sum(n - 1 for n in times.values() if n > 1) + len(set(times) - wanted),
-    )
+    return Events(*_tally(sent, processed))
 
 
 @dataclass(frozen=True)

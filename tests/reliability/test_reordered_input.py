@@ -124,7 +124,6 @@ def test_the_cohort_has_signals_to_compare() -> None:
     signals, ledgers = reference()
     assert len(ledgers) == 40
     assert sum(len(ids) for ids in signals.values()) > 100
-    assert {len(ids) for ids in signals.values()} != {0}
 
 
 @pytest.mark.parametrize("seed", range(3))
