@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,12 +23,44 @@ class BrokerError(RuntimeError):
     """The embedded broker could not be started."""
 
 
+_EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
+def _candidate_range() -> tuple[int, int]:
+    """Ports from the first up to (not including) the start of the ephemeral range."""
+    try:
+        low = int(_EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (20000 if low > 21000 else 1024), low
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the OS considers free right now (racy by nature; the caller binds it soon)."""
+    """A port free right now, below the kernel's ephemeral range.
+
+    A port from the ephemeral range (what binding port 0 returns) can be taken as the local
+    port of any outgoing connection between this call and the bind, or while a killed worker
+    restarts on it; below the range only an explicit bind competes. Ports already handed out
+    by this process are not handed out again.
+    """
+    first, end = _candidate_range()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(first, end)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        fallback: int = sock.getsockname()[1]
+        return fallback
 
 
 def wait_for_port(host: str, port: int, timeout: float) -> bool:
