@@ -12,7 +12,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from services.common.faust_app import make_faust_app
+from services.common.faust_app import NazorgWorker, make_faust_app, tune_gc
 from services.common.settings import DetectorSettings
 
 
@@ -42,7 +42,10 @@ def main() -> None:
     async def count(self: View, request: Request) -> Response:
         return self.json(counter)
 
-    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+    # The same worker class, logging and collector settings as the detector.
+    worker = NazorgWorker(app, log_level=settings.log_level, log_format=settings.log_format)
+    tune_gc()
+    worker.execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """``nazorg detector``: the Faust worker around the ledger core.
 
-Events are taken in batches (``stream.take_events``, which acks a batch only when the agent asks
-for the next one, i.e. after everything below). Per batch: decode and plan every event in order
-against the batch so far (``PartitionProcessor.apply``), publish all signals and day-closed
-markers and wait once for the broker's acks of all of them, then send one changelog record per
-changed loan (and per closed partition) and wait for those acks too, and only then update the
-tables in memory and let Faust ack the events. So a crash can only repeat a signal (same
+Events are taken in batches (``add_batch_agent``: ``Stream.noack_take``, acked by us after
+everything below). Per batch: decode and plan every event in order against the batch so far
+(``PartitionProcessor.apply``), hand all signals and day-closed markers to the producer and
+wait once for the broker's acks of all of them (meanwhile the previous batch's changelog
+writes complete), then send one changelog record per changed loan (and per closed partition)
+and wait for those acks too, and only then update the tables in memory and let Faust ack the
+events. So a crash can only repeat a signal (same
 deterministic id), never lose one: once the changelog says an event was applied its signals
 are durable, and no offset is committed for an event whose ledger write the broker has not
 acknowledged. End-of-day ticks close the day only for the loans the partition's deadline
@@ -17,10 +18,8 @@ thousands of events old (crash test: a new owner restarted a partition from offs
 ledgers two months ahead); the ledgers' window of recent event ids covers 32 events of a loan.
 
 Why batches (docs/performance.md, "Detector: before/after"): per event the old worker waited
-for acks and wrote a changelog record through Faust's one-at-a-time producer buffer, whose
-single-record batches (needed on Tansu, decision 0007) then left at one or two records per
-broker round trip. Now each source partition's records are sent by their own coroutine, in
-order, so every produce request carries one record per partition, and a loan touched by
+for acks and wrote a changelog record through Faust's one-at-a-time producer buffer. Now a
+batch's records go out together, each source partition's in order, and a loan touched by
 several events of a batch is snapshotted and written once. The changelog records are sent
 explicitly to the event's partition (what ``Table.__setitem__`` would pick from the current
 event) and awaited, instead of relying on Faust's commit-time flush of its buffer.
@@ -40,6 +39,7 @@ from faust.types import EventT
 
 from schemas.codec import encode
 from services.arrears_detector import shell_metrics as metrics
+from services.arrears_detector.calendar import load_calendar
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
 from services.arrears_detector.shell_partition import PartitionProcessor, Writes, offset_key
@@ -81,19 +81,24 @@ async def _send_in_order(topic: faust.TopicT, records: list[Record], **options: 
     ]
 
 
-async def send_and_wait(topic: faust.TopicT, groups: Sequence[list[Record]], **options: Any) -> int:
-    """Send each group in order, the groups side by side; wait for the broker's acks of all.
+async def enqueue(topic: faust.TopicT, groups: Sequence[list[Record]], **options: Any) -> list[Any]:
+    """Hand each group to the producer in order, the groups side by side; the acks to await.
 
-    One coroutine per group lets a produce request carry a record of every partition even with
-    single-record batches; within a group the order is that of the list.
+    One coroutine per group lets a produce request carry a record of every partition; within a
+    group the order is that of the list.
     """
     groups = [group for group in groups if group]
     if not groups:
-        return 0
+        return []
     sent: list[list[Awaitable[Any]]] = await asyncio.gather(
         *(_send_in_order(topic, group, **options) for group in groups)
     )
-    acks = [ack for group in sent for ack in group]
+    return [ack for group in sent for ack in group]
+
+
+async def send_and_wait(topic: faust.TopicT, groups: Sequence[list[Record]], **options: Any) -> int:
+    """``enqueue`` and wait for the broker's acks of all."""
+    acks = await enqueue(topic, groups, **options)
     await asyncio.gather(*acks)
     return len(acks)
 
@@ -281,35 +286,38 @@ class DetectorShell:
         )
 
     async def handle_batch(self, events: Sequence[EventT[Any]]) -> Awaitable[None]:
-        """Plan the batch now; publish and store it after the previous batch, in the background.
+        """Plan the batch and hand its signals to the producer now; store it in the background.
 
         The returned task completes when the batch's signals and writes are all acknowledged
-        and the batch is committed to the tables; only then may its events be acked.
+        and the batch is committed to the tables; only then may its events be acked. Signals
+        are handed over here, batch after batch, so their order on each partition is that of
+        the batches; their acks overlap the previous batch's changelog writes.
         """
         processor = self.processor
         try:
             outgoing = self.plan(events)
             writes = processor.writes()
+            signal_acks = await enqueue(self.signals_topic, list(outgoing.values()))
         except BaseException:
             processor.rollback()
             raise
         previous = self._outstanding
-        task = asyncio.ensure_future(self._publish_and_store(outgoing, writes, previous))
+        task = asyncio.ensure_future(self._publish_and_store(signal_acks, writes, previous))
         self._outstanding = task
         return task
 
     async def _publish_and_store(
-        self, outgoing: dict[int, list[Record]], writes: Writes, previous: Awaitable[None] | None
+        self, signal_acks: list[Any], writes: Writes, previous: Awaitable[None] | None
     ) -> None:
         processor = self.processor
         try:
-            if previous is not None:
-                await previous  # batches are published, stored and committed in order
-            published = await send_and_wait(self.signals_topic, list(outgoing.values()))
-            if published:
+            if signal_acks:
+                await asyncio.gather(*signal_acks)
                 MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.topic_signals_name).inc(
-                    published
+                    len(signal_acks)
                 )
+            if previous is not None:
+                await previous  # batches are stored and committed in order
             await self.store(writes)
         except BaseException:
             processor.rollback()
@@ -327,6 +335,7 @@ def create_app(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POL
         store=settings.detector_store,
         service=SERVICE,
     )
+    load_calendar()
     shell = DetectorShell(app, settings, policy)
     events_topic = app.topic(settings.topic_payment_events, partitions=settings.topic_partitions)
 

@@ -23,6 +23,15 @@ def _holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.financial_holidays("XECB", years=year).keys())
 
 
+def load_calendar() -> None:
+    """Import the holiday library's calendar now (about a second, once per process).
+
+    It is imported on first use otherwise, which put that second inside the first batch a
+    worker processes.
+    """
+    _holidays(2000)
+
+
 @lru_cache(maxsize=65536)
 def is_business_day(day: date) -> bool:
     """True when TARGET2 settles on ``day`` (a weekday that is not a TARGET2 holiday)."""

@@ -108,6 +108,8 @@ def make_consumer(
         "max_poll_interval_ms": int(settings.consumer_max_poll_interval_s * 1000),
         "client_id": "nazorg",
     }
+    if settings.kafka_fetch_max_wait_ms is not None:
+        options["fetch_max_wait_ms"] = settings.kafka_fetch_max_wait_ms
     options.update(client_kwargs(settings))
     options.update(overrides)
     return KafkaConsumer(*topics, **options)

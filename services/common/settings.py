@@ -45,10 +45,21 @@ class CommonSettings(BaseSettings):
     topic_replication_factor: int = Field(default=3, ge=1)
     create_topics: bool = True
 
+    kafka_end_offsets_from_fetch: bool = False
+    """Faust's table recovery takes each changelog's end from a fetch's high watermark, not
+    from ListOffsets. For brokers whose ListOffsets answers with the last batch's base offset
+    (Tansu 0.6, docs/decisions/0007); on Apache Kafka the two agree and this is off."""
+
+    kafka_fetch_max_wait_ms: int | None = Field(default=None, ge=0, le=60_000)
+    """How long the broker may hold a consumer's fetch while nothing new is there. None keeps
+    the clients' own (Faust's workers 1,500 ms, kafka-python 500 ms): Apache Kafka answers as
+    soon as data arrives. Tansu 0.6 holds a fetch of several partitions for the whole wait
+    (services/common/fetch_wait.py), so the embedded broker sets 20."""
+
     kafka_single_record_batches: bool = False
-    """Produce one record per batch from Faust workers. Only for brokers whose ListOffsets
-    answers with the last batch's base offset (Tansu 0.6, docs/decisions/0007): Faust's table
-    recovery trusts that answer and would otherwise stop short or refuse to start."""
+    """Produce one record per batch from Faust workers: the older way around the same
+    ListOffsets answer (decision 0007), superseded by ``kafka_end_offsets_from_fetch``. It
+    costs a produce round trip per changelog record of a partition."""
 
     consumer_session_timeout_s: float = Field(default=45.0, gt=0)
     consumer_heartbeat_interval_s: float = Field(default=3.0, gt=0)

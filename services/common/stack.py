@@ -15,13 +15,15 @@ from services.common.processes import ServiceProcess
 from services.common.settings import CommonSettings
 
 # What the services need on the embedded broker (docs/decisions/0003, 0007): short group
-# timeouts (a join waits about half the session timeout), one replica, single-record batches.
+# timeouts (a join waits about half the session timeout), one replica, changelog ends read by
+# fetching (Tansu's ListOffsets answers short), short fetch waits (Tansu holds them).
 EMBEDDED_BROKER_ENV = {
     "NAZORG_CONSUMER_SESSION_TIMEOUT_S": "6",
     "NAZORG_CONSUMER_HEARTBEAT_INTERVAL_S": "1",
     "NAZORG_CONSUMER_MAX_POLL_INTERVAL_S": "8",
     "NAZORG_TOPIC_REPLICATION_FACTOR": "1",
-    "NAZORG_KAFKA_SINGLE_RECORD_BATCHES": "true",
+    "NAZORG_KAFKA_END_OFFSETS_FROM_FETCH": "true",
+    "NAZORG_KAFKA_FETCH_MAX_WAIT_MS": "20",
 }
 
 
@@ -51,7 +53,8 @@ def client_settings(bootstrap: str, namespace: str = "") -> CommonSettings:
         consumer_session_timeout_s=6.0,
         consumer_heartbeat_interval_s=1.0,
         consumer_max_poll_interval_s=8.0,
-        kafka_single_record_batches=True,
+        kafka_end_offsets_from_fetch=True,
+        kafka_fetch_max_wait_ms=20,
     )
     return settings.model_copy(update=namespaced_topics(namespace))
 
