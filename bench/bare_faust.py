@@ -12,7 +12,8 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from services.common.faust_app import NazorgWorker, make_faust_app, tune_gc
+from services.common.faust_app import NazorgWorker, make_faust_app
+from services.common.gc_tuning import tune_gc
 from services.common.settings import DetectorSettings
 
 

@@ -8,11 +8,10 @@ exactly-once is known to produce duplicates), so every agent must be idempotent.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
@@ -20,6 +19,7 @@ from faust.types import EventT
 from faust.web import Request, Response, View
 
 from services.common.fetch_wait import limit_fetch_wait
+from services.common.gc_tuning import tune_gc
 from services.common.group_rejoin import keep_group_membership
 from services.common.lag import monitor_faust_group
 from services.common.logging import configure_logging
@@ -199,26 +199,6 @@ class NazorgWorker(faust.Worker):
     def on_setup_root_logger(self, logger: Any, level: int) -> None:
         self.spinner = None
         configure_logging(self._log_level, self._log_format)
-
-
-WORKER_GC_THRESHOLDS: Final = (10_000, 20, 20)
-"""Young collections every 10,000 allocations instead of 700, as in ingest."""
-
-
-def tune_gc() -> None:
-    """Fewer and shorter full garbage collections in a worker that holds many live objects.
-
-    A detector holds every loan's ledger in memory and replaces ledgers as events come. With
-    the default thresholds objects of in-flight batches were promoted after a few hundred
-    allocations, and every 3-5 s a full collection walked the whole heap: 130-420 ms pauses at
-    1,000 events/s with 20,000 loans (a stall of the event loop, so of every event in flight;
-    measured with ``gc.callbacks``). With start-up objects frozen and these thresholds the
-    longest pause in the same run was 164 ms, and there were fewer. Garbage that is not cyclic
-    is freed by reference counting as before; cycles are still collected, later.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
 
 def run_faust_worker(app_factory: Callable[[], faust.App], settings: CommonSettings) -> None:

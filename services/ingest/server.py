@@ -8,7 +8,6 @@ batch; an unfinished one is simply not committed) and closes the producer.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from typing import Final
@@ -16,6 +15,7 @@ from typing import Final
 import uvicorn
 from fastapi import FastAPI
 
+from services.common.gc_tuning import tune_gc
 from services.common.kafka import ensure_topics
 from services.common.lag import LagMonitor
 from services.common.logging import configure_logging
@@ -73,8 +73,6 @@ class IngestRuntime:
             self.publisher.close()
 
 
-GC_THRESHOLDS: Final = (10_000, 20, 20)
-"""Young-generation collections every 10,000 allocations instead of 700 (see ``tune_runtime``)."""
 SWITCH_INTERVAL_S: Final = 0.02
 """How long a thread may keep the GIL while another waits for it (Python's default: 5 ms)."""
 
@@ -97,9 +95,7 @@ def tune_runtime() -> None:
     others still get it whenever the worker waits (for the broker's acks, for the next
     request), at the cost of up to 20 ms more latency for a probe that arrives mid-batch.
     """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import faust
 import pytest
 
-from services.common.faust_app import WORKER_GC_THRESHOLDS, tune_gc
 from services.common.fetch_wait import limit_fetch_wait
+from services.common.gc_tuning import GC_THRESHOLDS, tune_gc
 
 
 def _worker_consumer_fetch_wait(app: faust.App) -> int:
@@ -51,5 +51,5 @@ def test_tune_gc_freezes_start_up_objects_and_collects_young_objects_less_often(
 ) -> None:
     kept = [object() for _ in range(10)]
     tune_gc()
-    assert gc.get_threshold() == WORKER_GC_THRESHOLDS
+    assert gc.get_threshold() == GC_THRESHOLDS
     assert gc.get_freeze_count() >= len(kept)

@@ -17,6 +17,7 @@ from kafka.partitioner.default import DefaultPartitioner
 
 from schemas.payments import PAYMENT_EVENT_ADAPTER
 from schemas.topics import partition_key
+from services.common.gc_tuning import GC_THRESHOLDS
 from services.common.settings import IngestSettings
 from services.ingest import metrics, server
 from services.ingest.api import create_app
@@ -235,7 +236,7 @@ def test_tune_runtime_freezes_start_up_objects_and_switches_threads_less_often()
     try:
         server.tune_runtime()
         assert gc.get_freeze_count() > 0
-        assert gc.get_threshold() == server.GC_THRESHOLDS
+        assert gc.get_threshold() == GC_THRESHOLDS
         assert sys.getswitchinterval() == pytest.approx(server.SWITCH_INTERVAL_S)
     finally:
         gc.unfreeze()
