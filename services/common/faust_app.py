@@ -57,7 +57,6 @@ def make_faust_app(
         broker_heartbeat_interval=settings.consumer_heartbeat_interval_s,
         broker_max_poll_interval=settings.consumer_max_poll_interval_s,
         producer_acks=-1,
-        producer_max_batch_size=1 if settings.kafka_single_record_batches else 16384,
         key_serializer="raw",
         value_serializer="raw",
         processing_guarantee="at_least_once",

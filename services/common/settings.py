@@ -56,11 +56,6 @@ class CommonSettings(BaseSettings):
     soon as data arrives. Tansu 0.6 holds a fetch of several partitions for the whole wait
     (services/common/fetch_wait.py), so the embedded broker sets 20."""
 
-    kafka_single_record_batches: bool = False
-    """Produce one record per batch from Faust workers: the older way around the same
-    ListOffsets answer (decision 0007), superseded by ``kafka_end_offsets_from_fetch``. It
-    costs a produce round trip per changelog record of a partition."""
-
     consumer_session_timeout_s: float = Field(default=45.0, gt=0)
     consumer_heartbeat_interval_s: float = Field(default=3.0, gt=0)
     consumer_max_poll_interval_s: float = Field(default=300.0, gt=0)
