@@ -79,14 +79,19 @@ def make_context(settings: InterventionSettings) -> handlers.Context:
 
 
 async def retry_db(operation: str, work: Callable[[], T]) -> T:
-    """Run ``work`` in a thread until the database answers; an outage pauses the input."""
+    """Run ``work`` in a thread until it commits; an outage pauses the input."""
     delay = 0.2
     while True:
         try:
             return await asyncio.to_thread(work)
-        except OperationalError:
+        except OperationalError as exc:
+            # An outage, or a transaction PostgreSQL aborted (deadlock, serialisation): the
+            # whole transaction rolled back, so running it again is safe.
             metrics.DB_RETRIES.labels(operation=operation).inc()
-            log.warning("database unreachable; retrying", extra={"operation": operation})
+            log.warning(
+                "database error; retrying",
+                extra={"operation": operation, "error": type(exc.orig).__name__},
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, DB_RETRY_CAP_S)
 
@@ -251,6 +256,7 @@ class InterventionShell:
     async def handle_signals(self, events: Sequence[EventT[Any]]) -> None:
         """Dead-letter what fits no contract, then store the rest in one transaction."""
         items: list[tuple[Position, Callable[[Tx], object]]] = []
+        has_marker = False
         for event in events:
             EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
             try:
@@ -258,9 +264,13 @@ class InterventionShell:
             except ValidationError as exc:
                 await self._invalid(event, "invalid_signal", exc)
                 continue
+            has_marker = has_marker or isinstance(message, DayClosed)
             items.append((self._position(event), self._signal_work(message)))
         if items:
-            await retry_db("signals", lambda: self.repository.run_batch(items))
+            # A marker's handler takes the watermark lock; taken before the batch's client
+            # locks and row writes, no two batches can wait on each other through it.
+            prelude = Tx.lock_watermarks if has_marker else None
+            await retry_db("signals", lambda: self.repository.run_batch(items, prelude))
             self.relay.wake.set()
 
     def _signal_work(self, message: SignalsMessage) -> Callable[[Tx], object]:

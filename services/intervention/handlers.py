@@ -263,6 +263,7 @@ def on_day_closed(tx: Tx, marker: DayClosed, ctx: Context) -> int:
     """Advance the detector's progress; close every follow-up that every partition has
     passed the end of. Returns how many follow-ups were closed."""
     data = marker.data
+    tx.lock_watermarks()
     tx.advance_watermark(data.source_partition, data.business_date)
     watermarks = tx.watermarks()
     if any(p not in watermarks for p in range(data.partitions)):

@@ -98,18 +98,26 @@ class InterventionRepository:
             finally:
                 tx.close()
 
-    def run_batch(self, items: Sequence[tuple[Position, Callable[[Tx], object]]]) -> list[bool]:
+    def run_batch(
+        self,
+        items: Sequence[tuple[Position, Callable[[Tx], object]]],
+        prelude: Callable[[Tx], object] | None = None,
+    ) -> list[bool]:
         """``run`` for consecutive messages in ONE transaction, in order; which were applied.
 
         Every message keeps its own claim, so the result is exactly that of ``run`` one by one
         (a later message sees the writes of the earlier ones), but the batch pays for one
         commit: at the volume of a whole portfolio's signals, one commit per message was the
         intervention's bottleneck. Any failure rolls the whole batch back, positions included.
+        ``prelude`` runs first, before any claim: the place to take locks the batch will need,
+        in one order for every transaction.
         """
         applied: list[bool] = []
         with self._engine.begin() as connection:
             tx = Tx(connection)
             try:
+                if prelude is not None:
+                    prelude(tx)
                 for position, work in items:
                     claimed = advance_position(connection, position)
                     applied.append(claimed)

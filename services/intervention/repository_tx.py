@@ -74,12 +74,27 @@ class Tx:
         Enrolments and signals arrive on different topics and are handled concurrently: without
         the lock, a signal's transaction could miss an enrolment that is committing while the
         enrolment's transaction misses the signal (write skew), and neither would decide on
-        it. PostgreSQL: a transaction-scoped advisory lock on a 63-bit hash of the client id.
-        SQLite: nothing to do, its writing transactions are serialised already.
+        it.
         """
+        self._advisory_lock(f"client/{client_id}")
+
+    def lock_watermarks(self) -> None:
+        """Serialise this transaction with every other one that advances a watermark.
+
+        Each worker advances its own partitions' watermarks and then reads them all to find the
+        day every partition has closed. Two such transactions committing concurrently under
+        READ COMMITTED can each miss the other's advance (write skew): neither sees the last
+        partition reach the pilot's end, no later marker comes, and the follow-ups stay open.
+        Held until commit, so the next reader sees this transaction's watermark. Re-entrant.
+        """
+        self._advisory_lock("watermarks")
+
+    def _advisory_lock(self, name: str) -> None:
+        """PostgreSQL: a transaction-scoped advisory lock on a 63-bit hash of ``name``.
+        SQLite: nothing to do, its writing transactions are serialised already."""
         if self._conn.dialect.name != "postgresql":
             return
-        digest = hashlib.sha256(client_id.encode("utf-8")).digest()
+        digest = hashlib.sha256(name.encode("utf-8")).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
         self._conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from services.demo_pipeline import PilotError
 from services.simulator import SimulationConfig
 from tests.integration.intervention.harness import onset
 from tests.reliability.chaos import YearRun, compare, pilot_kill_cycles
@@ -24,18 +23,6 @@ YEAR = SimulationConfig(clients=10, seed=5, enrolment_days=20, horizon_days=92, 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(420)
-@pytest.mark.xfail(
-    raises=PilotError,
-    strict=False,
-    reason=(
-        "known race, not fixed (2026-11-27): with two intervention workers each advances its "
-        "partitions' day-closed watermarks and reads all of them in its own transaction, so "
-        "two concurrent transactions can each miss the other's last watermark and neither "
-        "closes the follow-ups at the pilot's end (handlers.on_day_closed); seen 1 in 5 runs "
-        "since the 20 ms fetch wait made the markers arrive together. Lost or doubled "
-        "signals, ledgers, outcomes or deliveries still fail this test."
-    ),
-)
 def test_sigkilled_workers_leave_the_same_signals_ledgers_outcomes_and_deliveries(
     kafka_bootstrap: str, pg_url: str, tmp_path: Path
 ) -> None:

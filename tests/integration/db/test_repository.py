@@ -92,6 +92,27 @@ def test_a_batch_claims_each_position_in_order_in_one_transaction(
     assert repository.count_outcomes() == 3
 
 
+def test_a_batch_prelude_runs_first_and_inside_the_transaction(
+    repository: InterventionRepository,
+) -> None:
+    order: list[str] = []
+
+    def prelude(tx: Tx) -> None:
+        order.append("prelude")
+        tx.insert_outcomes([outcome("o-prelude")])
+
+    def fail(tx: Tx) -> None:
+        order.append("message")
+        raise RuntimeError("handler bug")
+
+    with pytest.raises(RuntimeError, match="handler bug"):
+        repository.run_batch([(position(1), fail)], prelude)
+
+    assert order == ["prelude", "message"]
+    assert repository.count_outcomes() == 0  # rolled back with the batch
+    assert repository.last_offset(CONSUMER, TOPIC, 0) is None
+
+
 def test_a_failing_message_rolls_back_its_whole_batch(repository: InterventionRepository) -> None:
     bad = OutcomeRow(
         id="o-bad", subject="client-1", type="arrears_onset", time=T0, arm=None, payload="{}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from services.intervention import handlers
 from services.intervention.assignment import assign
 from services.intervention.playbook import load_playbook
 from services.intervention.pseudonym import pseudonymise
-from services.intervention.repository import InterventionRepository, Position
+from services.intervention.repository import InterventionRepository, Position, Tx
 
 STUDY_KEY = "a-study-key-for-the-handler-tests"
 EXPERIMENT = "sofie-pilot-test"
@@ -303,6 +304,38 @@ def test_follow_up_closes_when_every_partition_has_passed_its_last_day(
     assert closed.data.relapse
     assert not closed.data.censored
     assert closed.data.followup_days == 365
+
+
+def test_markers_committing_concurrently_still_close_the_follow_up(
+    repo: InterventionRepository,
+) -> None:
+    """Two workers close the last day of the year for their partitions in overlapping
+    transactions. Under READ COMMITTED each could miss the other's watermark (write skew) and
+    the follow-up would never close; the one committing second must see the first."""
+    client = client_in("control")
+    enrol(repo, client)
+    end = (ENROLLED_ON + timedelta(days=365)).isoformat()
+    markers = [day_closed_marker(p, 2, end, f"{end}T18:00:00Z") for p in range(2)]
+    first_read = threading.Event()
+    second_done = threading.Event()
+    first_closed: list[int] = []
+
+    def first(tx: Tx) -> None:
+        first_closed.append(handlers.on_day_closed(tx, markers[0], CTX))
+        first_read.set()
+        second_done.wait(1.0)  # without a lock the second commits meanwhile
+
+    worker = threading.Thread(target=repo.run, args=(position(partition=0), first))
+    worker.start()
+    assert first_read.wait(10)
+    _, second_closed = repo.run(
+        position(partition=1), lambda tx: handlers.on_day_closed(tx, markers[1], CTX)
+    )
+    second_done.set()
+    worker.join(10)
+    assert first_closed == [0]  # partition 1 had not reached the end when it looked
+    assert second_closed == 1
+    assert [type(o) for o in outcomes_of(repo, client)].count(FollowupClosed) == 1
 
 
 def test_a_pilot_end_censors_open_follow_ups(repo: InterventionRepository) -> None:
