@@ -18,10 +18,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from schemas.codec import encode
-from schemas.ingest_api import ErrorResponse, IngestResponse
+from schemas.ingest_api import ErrorResponse
 from services.common.metrics import CONTENT_TYPE_LATEST, render
 from services.common.settings import IngestSettings
 from services.ingest import metrics
+from services.ingest.answer import encode_answer
 from services.ingest.auth import AuthResult, check_bearer, check_signature, offers_signature
 from services.ingest.batch import (
     BodyNotJsonError,
@@ -182,8 +183,8 @@ def create_app(
                 headers={"Retry-After": RETRY_AFTER_S},
             )
         metrics.REQUESTS.labels(outcome="ok").inc()
-        answer = IngestResponse.from_results(assessment.results)
-        return Response(encode(answer), status_code=200, media_type="application/json")
+        answer = encode_answer(assessment.verdicts)
+        return Response(answer, status_code=200, media_type="application/json")
 
     @app.get(
         "/healthz",

@@ -101,7 +101,7 @@ def run_import(
                     "message": result.message,
                     **result.counts(),
                     "reasons": result.reasons(),
-                    "duplicates": sum(r.status == "duplicate" for r in assessment.results),
+                    "duplicates": sum(v.status == "duplicate" for v in assessment.verdicts),
                 }
             )
     finally:

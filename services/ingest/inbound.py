@@ -78,11 +78,11 @@ def assess_records(
     assessment = assess([to_item(i, r) for i, r in enumerate(records)], window)
     out = InboundAssessment(assessment=assessment)
     for record, verdict in zip(records, assessment.verdicts, strict=True):
-        if verdict.result.status != "rejected":
+        if verdict.status != "rejected":
             continue
         letter = dead_letter(
             record.value or b"",
-            errors=verdict.result.errors,
+            errors=verdict.errors,
             reason=INVALID_JSON if verdict.reason == INVALID_JSON else SCHEMA_VIOLATION,
             source="kafka",
             received_at=received_at,

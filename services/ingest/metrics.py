@@ -109,7 +109,7 @@ def record(assessment: Assessment, source: str = "http") -> None:
         mark_event("ingest", source)
     RECEIVED.labels(input=source).inc(len(verdicts))
     BATCH_EVENTS.labels(input=source).observe(len(verdicts))
-    fates = Tally((v.event_type, v.result.status, v.reason) for v in verdicts)
+    fates = Tally((v.event_type, v.status, v.reason) for v in verdicts)
     for (event_type, status, reason), count in fates.items():
         EVENTS.labels(input=source, type=event_type, status=status, reason=reason).inc(count)
     unknown = Tally(v.event_type for v in verdicts if v.unknown_reason_code)

@@ -72,7 +72,7 @@ class IngestPipeline:
             self._publish(accepted, inbound.to_publish, "kafka")
             metrics.record(inbound.assessment, "kafka")
             for verdict in inbound.assessment.verdicts:
-                if verdict.result.status == "rejected":
+                if verdict.status == "rejected":
                     reason = INVALID_JSON if verdict.reason == INVALID_JSON else SCHEMA_VIOLATION
                     metrics.DEAD_LETTERS.labels(input="kafka", reason=reason).inc()
             metrics.EVENTS_CONSUMED.labels(service="ingest", topic=self._inbound_topic).inc(
