@@ -69,12 +69,6 @@ def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
     return table
 
 
-@pytest.mark.xfail(
-    reason="a seek back past a gap could be undone by Faust's read-offset filter (decision "
-    "0007, 'Seek back stalls'); failed 1 of 10 runs before the re-seek timer, 3 of 3 passed "
-    "after it: kept until a long loop passes",
-    strict=False,
-)
 def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
