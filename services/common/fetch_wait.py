@@ -15,14 +15,14 @@ from typing import Any
 
 import faust
 
+from services.common.faust_consumer import on_new_consumer
+
 
 def limit_fetch_wait(app: faust.App, wait_ms: int) -> None:
     """Give the worker's aiokafka consumer ``fetch_max_wait_ms=wait_ms`` instead of Faust's."""
-    new_consumer = app._new_consumer
 
-    def _new_consumer() -> Any:
-        consumer = new_consumer()
-        thread = consumer._thread  # type: ignore[attr-defined]
+    def adjust(consumer: Any) -> None:
+        thread = consumer._thread
         create = thread._create_consumer
 
         def _create_consumer(loop: Any) -> Any:
@@ -31,6 +31,5 @@ def limit_fetch_wait(app: faust.App, wait_ms: int) -> None:
             return client
 
         thread._create_consumer = _create_consumer
-        return consumer
 
-    app._new_consumer = _new_consumer  # type: ignore[method-assign]
+    on_new_consumer(app, adjust)

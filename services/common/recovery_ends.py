@@ -22,6 +22,8 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.common.faust_consumer import on_new_consumer
+
 FETCH_WAIT_MS = 50
 """How long the broker may hold an empty fetch (an empty partition) before answering."""
 
@@ -69,15 +71,11 @@ async def fetch_ends(
 
 def read_changelog_ends_by_fetch(app: faust.App, bootstrap_servers: list[str]) -> None:
     """Make the app's consumer report ends from fetches (table recovery asks it for them)."""
-    new_consumer = app._new_consumer
 
-    def _new_consumer() -> Any:
-        consumer = new_consumer()
+    async def highwaters(*partitions: Any) -> Mapping[Any, int]:
+        return await fetch_ends(bootstrap_servers, partitions)
 
-        async def highwaters(*partitions: Any) -> Mapping[Any, int]:
-            return await fetch_ends(bootstrap_servers, partitions)
+    def adjust(consumer: Any) -> None:
+        consumer.highwaters = highwaters
 
-        consumer.highwaters = highwaters  # type: ignore[method-assign]
-        return consumer
-
-    app._new_consumer = _new_consumer  # type: ignore[method-assign]
+    on_new_consumer(app, adjust)

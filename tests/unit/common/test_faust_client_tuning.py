@@ -11,6 +11,7 @@ import pytest
 
 from services.common.fetch_wait import limit_fetch_wait
 from services.common.gc_tuning import GC_THRESHOLDS, tune_gc
+from services.common.recovery_ends import fetch_ends, read_changelog_ends_by_fetch
 
 
 def _worker_consumer_fetch_wait(app: faust.App) -> int:
@@ -31,6 +32,16 @@ def test_a_limited_fetch_wait_reaches_the_worker_consumer() -> None:
     app = _app()
     limit_fetch_wait(app, 20)
     assert _worker_consumer_fetch_wait(app) == 20
+
+
+def test_both_consumer_adjustments_hold_together() -> None:
+    app = _app()
+    limit_fetch_wait(app, 20)
+    read_changelog_ends_by_fetch(app, ["127.0.0.1:1"])
+    assert _worker_consumer_fetch_wait(app) == 20
+    highwaters = app.consumer.highwaters
+    assert highwaters.__qualname__.startswith("read_changelog_ends_by_fetch")
+    assert fetch_ends.__name__ in highwaters.__code__.co_names
 
 
 def test_faust_alone_waits_1500_ms() -> None:
