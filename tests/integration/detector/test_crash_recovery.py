@@ -69,6 +69,12 @@ def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
     return table
 
 
+@pytest.mark.xfail(
+    reason="a seek back past a gap can still be undone by Faust's read-offset filter (decision "
+    "0007, 'Seek back stalls'): 21 passes in a row after the re-seek timer, then a failure in "
+    "a clean-clone CI run (2026-11-27, 21:03 UTC); stays marked until the cause is removed",
+    strict=False,
+)
 def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
