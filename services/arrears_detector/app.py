@@ -129,6 +129,9 @@ class DetectorShell:
         # Partition -> (generation, next offset to apply, since when, its TP) while seeking back.
         self._rewinds: dict[int, tuple[int, int, float, Any]] = {}
         self._seeks: set[asyncio.Future[None]] = set()
+        # Partition -> (generation, log start) for partitions with nothing stored as applied.
+        self._log_starts: dict[int, tuple[int, int]] = {}
+        self._asking: set[int] = set()
 
     def plan(self, events: Sequence[EventT[Any]]) -> dict[int, list[Record]]:
         """Plan the batch in order; the signal records to send, per source partition."""
@@ -143,6 +146,12 @@ class DetectorShell:
             partition = message.partition
             consumed[message.topic] += 1
             expected = processor.next_offset(partition)
+            if expected is None and message.offset > 0:
+                # Nothing of this partition stored yet: the first offset to apply is the log's
+                # start, which only the broker knows (None while it is being asked).
+                expected = self._log_start(message)
+                if expected is None:
+                    continue
             if expected is not None and message.offset > expected:
                 if self._rewind(message, expected):
                     continue
@@ -233,6 +242,42 @@ class DetectorShell:
         )
         del self._rewinds[partition]
         return False
+
+    def _log_start(self, message: Any) -> int | None:
+        """The first offset of a partition none of whose events is stored as applied.
+
+        The consumer's committed offset is not that: Faust can commit offsets of events the
+        agent never planned (decision 0007), and a worker killed before it stored anything of
+        a partition leaves its successor only that offset. So the successor asks the broker
+        for the log's start (once per partition and generation; None until the answer is
+        in, and the events that come meanwhile are dropped, then fetched again from there).
+        """
+        partition = message.partition
+        generation = int(getattr(self.app, "consumer_generation_id", None) or 0)
+        known = self._log_starts.get(partition)
+        if known is not None and known[0] == generation:
+            return known[1]
+        if partition not in self._asking:
+            self._asking.add(partition)
+            task = asyncio.ensure_future(self._ask_log_start(message.tp, generation))
+            self._seeks.add(task)
+            task.add_done_callback(self._seeks.discard)
+        return None
+
+    async def _ask_log_start(self, tp: Any, generation: int) -> None:
+        try:
+            start = (await self.app.consumer.earliest_offsets(tp))[tp]
+        except Exception as exc:  # e.g. revoked meanwhile: asked again by the next event
+            log.warning("log start of %s unknown: %r", tp, exc)
+            return
+        finally:
+            self._asking.discard(tp.partition)
+        log.info("partition %s has nothing applied yet: applying from its start, %s", tp, start)
+        metrics.REWINDS.inc()
+        self._log_starts[tp.partition] = (generation, start)
+        # Events of the partition were dropped while asking: fetch them again.
+        self._rewinds[tp.partition] = (generation, start, time.monotonic(), tp)
+        await self._seek(tp, start)
 
     async def reseek(self) -> None:
         """Seek again, every ``RESEEK_S``, while a partition waits for its first unapplied offset.
