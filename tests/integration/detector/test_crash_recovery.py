@@ -70,9 +70,9 @@ def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
 
 
 @pytest.mark.xfail(
-    reason="a seek back past a gap can still be undone by Faust's read-offset filter (decision "
-    "0007, 'Seek back stalls'): 21 passes in a row after the re-seek timer, then a failure in "
-    "a clean-clone CI run (2026-11-27, 21:03 UTC); stays marked until the cause is removed",
+    reason="rare: in 1 clean-clone CI run (2026-11-27, 21:03 UTC) an event reached its ledger "
+    "after a later day close of its partition, cause not found; passed the 48 loop runs and "
+    "CI runs around it (decision 0007); stays marked until the cause is found",
     strict=False,
 )
 def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
