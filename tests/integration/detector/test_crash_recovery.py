@@ -62,6 +62,32 @@ def _describe(messages: dict[str, SignalsMessage], ids: set[str]) -> str:
     return "\n".join(lines)
 
 
+def _trail(settings: DetectorSettings, app_id: str, loan_id: str) -> str:
+    """Every changelog record of one loan and of its partition's watermarks, in log order.
+
+    For a failure's message: what each worker stored for the loan (its instalments, last close,
+    recent ids) beside the next offset and tick watermark stored with it (decision 0007).
+    """
+    lines = []
+    partition = None
+    for record in read_topic(settings, f"{app_id}-ledgers-changelog"):
+        if json.loads(record.key) != loan_id:
+            continue
+        value = json.loads(record.value)
+        ledger, partition = value["ledger"], value["p"]
+        lines.append(
+            f"  ledger @{record.offset} t={record.timestamp}: closed {ledger.get('last_closed')} "
+            f"instalments {[i[:4] + i[5:6] for i in ledger.get('instalments', [])][-3:]} "
+            f"recent ids ...{ledger.get('recent_ids', '')[-24:]}"
+        )
+    for record in read_topic(settings, f"{app_id}-tick-watermarks-changelog"):
+        key = json.loads(record.key)
+        if key in (str(partition), f"{partition}@offset"):
+            value = json.loads(record.value)
+            lines.append(f"  watermarks @{record.offset} t={record.timestamp}: {key} = {value}")
+    return "\n".join(lines)
+
+
 def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
     table: dict[str, object] = {}
     for record in read_topic(settings, f"{app_id}-ledgers-changelog"):
@@ -148,6 +174,11 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
             f"lost {len(lost)}:\n{_describe(expected, lost)}\n"
             f"unexpected {len(unexpected)}:\n{_describe(streamed, unexpected)}"
         )
+        if lost or unexpected:
+            first = expected[min(lost)] if lost else streamed[min(unexpected)]
+            loan = getattr(first.data, "loan_id", None)
+            if loan is not None:
+                difference += f"\ntrail of {loan}:\n{_trail(settings, app_id, loan)}"
         assert not lost, difference
         assert not unexpected, difference
         assert _table(settings, app_id) == reference.ledgers
