@@ -9,8 +9,6 @@ partition and must still end with every signal and ledger of the replay.
 
 from __future__ import annotations
 
-import json
-import random
 import time
 import urllib.request
 from pathlib import Path
@@ -21,12 +19,16 @@ from kafka.structs import OffsetAndMetadata
 
 from schemas.codec import decode_signals_message
 from services.arrears_detector.shell_replay import replay
-from services.common.broker import free_port
-from services.common.kafka import ensure_topics, publish_canonical, read_topic
+from services.common.kafka import publish_canonical, read_topic
 from services.common.processes import ServiceProcess
 from services.common.settings import DetectorSettings
-from services.common.stack import EMBEDDED_BROKER_ENV, client_settings, namespaced_topics
 from services.simulator import SimulationConfig, simulate
+from tests.integration.detector.workers import (
+    detector_env,
+    detector_settings,
+    detector_worker,
+    ledger_table,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -55,8 +57,10 @@ def _commit_halfway(settings: DetectorSettings, group: str) -> dict[int, int]:
         consumer.close()
 
 
-def _rewinds(port: int) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+def _rewinds(worker: ServiceProcess) -> float:
+    """``nazorg_detector_rewinds_total`` of a running worker (its web server serves both)."""
+    metrics_url = worker.ready_url.replace("/readyz", "/metrics")
+    with urllib.request.urlopen(metrics_url, timeout=5) as answer:
         text = answer.read().decode()
     return sum(
         float(line.split()[-1])
@@ -68,41 +72,17 @@ def _rewinds(port: int) -> float:
 def test_a_group_committed_ahead_of_the_tables_is_applied_from_the_log_start(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    namespace = f"ahead{random.randrange(16**6):06x}"
-    app_id = f"{namespace}-detector"
-    base = client_settings(kafka_bootstrap, namespace)
-    settings = DetectorSettings.model_validate({**base.model_dump(), "detector_app_id": app_id})
-    ensure_topics(settings)
+    settings = detector_settings(kafka_bootstrap, "ahead")
     months = [batch.events for batch in simulate(SimulationConfig(clients=30, seed=11))][:4]
     sent = publish_canonical(settings, [event for month in months for event in month])
-    halfway = _commit_halfway(settings, app_id)
+    halfway = _commit_halfway(settings, settings.detector_app_id)
     assert all(offset > 0 for offset in halfway.values())
 
-    port = free_port()
-    worker = ServiceProcess(
-        "detector",
-        ["detector"],
-        {
-            **EMBEDDED_BROKER_ENV,
-            "NAZORG_BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "NAZORG_DETECTOR_APP_ID": app_id,
-            "NAZORG_DETECTOR_WEB_PORT": str(port),
-            "NAZORG_DETECTOR_DATA_DIR": str(tmp_path / "detector"),
-            **{f"NAZORG_{k.upper()}": v for k, v in namespaced_topics(namespace).items()},
-        },
-        f"http://127.0.0.1:{port}/readyz",
-        tmp_path / "detector.log",
-    )
+    worker = detector_worker("detector", detector_env(settings), tmp_path)
     reference = replay(settings)
     assert reference.events == sent
     expected_ids = {decode_signals_message(s).id for s in reference.signals}
     assert expected_ids
-
-    def ledgers() -> dict[str, object]:
-        return {
-            json.loads(r.key): json.loads(r.value)
-            for r in read_topic(settings, f"{app_id}-ledgers-changelog")
-        }
 
     try:
         worker.start().wait_ready(90)
@@ -114,13 +94,13 @@ def test_a_group_committed_ahead_of_the_tables_is_applied_from_the_log_start(
                 decode_signals_message(r.value).id
                 for r in read_topic(settings, settings.topic_signals)
             }
-            if streamed >= expected_ids and ledgers() == reference.ledgers:
+            if streamed >= expected_ids and ledger_table(settings) == reference.ledgers:
                 break
             time.sleep(1)
         assert not expected_ids - streamed, f"{len(expected_ids - streamed)} signals lost"
         assert streamed == expected_ids
-        assert ledgers() == reference.ledgers
+        assert ledger_table(settings) == reference.ledgers
         # It got there by going back, once per partition, not because nothing was committed.
-        assert _rewinds(port) >= settings.topic_partitions
+        assert _rewinds(worker) >= settings.topic_partitions
     finally:
         worker.stop()

@@ -17,12 +17,15 @@ import pytest
 from schemas.codec import decode_signals_message
 from schemas.signals import SignalsMessage
 from services.arrears_detector.shell_replay import replay
-from services.common.broker import free_port
-from services.common.kafka import ensure_topics, publish_canonical, read_topic
-from services.common.processes import ServiceProcess
+from services.common.kafka import publish_canonical, read_topic
 from services.common.settings import DetectorSettings
-from services.common.stack import EMBEDDED_BROKER_ENV, client_settings, namespaced_topics
 from services.simulator import SimulationConfig, simulate
+from tests.integration.detector.workers import (
+    detector_env,
+    detector_settings,
+    detector_worker,
+    ledger_table,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -33,21 +36,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 KILLS = 3
 CLIENTS = 150
-
-
-def _worker(name: str, env: dict[str, str], workdir: Path) -> ServiceProcess:
-    port = free_port()
-    return ServiceProcess(
-        name,
-        ["detector"],
-        {
-            **env,
-            "NAZORG_DETECTOR_WEB_PORT": str(port),
-            "NAZORG_DETECTOR_DATA_DIR": str(workdir / name),
-        },
-        f"http://127.0.0.1:{port}/readyz",
-        workdir / f"{name}.log",
-    )
 
 
 def _describe(messages: dict[str, SignalsMessage], ids: set[str]) -> str:
@@ -62,12 +50,13 @@ def _describe(messages: dict[str, SignalsMessage], ids: set[str]) -> str:
     return "\n".join(lines)
 
 
-def _trail(settings: DetectorSettings, app_id: str, loan_id: str) -> str:
+def _trail(settings: DetectorSettings, loan_id: str) -> str:
     """Every changelog record of one loan and of its partition's watermarks, in log order.
 
     For a failure's message: what each worker stored for the loan (its instalments, last close,
     recent ids) beside the next offset and tick watermark stored with it (decision 0007).
     """
+    app_id = settings.detector_app_id
     lines = []
     partition = None
     for record in read_topic(settings, f"{app_id}-ledgers-changelog"):
@@ -88,13 +77,6 @@ def _trail(settings: DetectorSettings, app_id: str, loan_id: str) -> str:
     return "\n".join(lines)
 
 
-def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
-    table: dict[str, object] = {}
-    for record in read_topic(settings, f"{app_id}-ledgers-changelog"):
-        table[json.loads(record.key)] = json.loads(record.value)
-    return table
-
-
 @pytest.mark.xfail(
     reason="rare: in 1 clean-clone CI run (2026-11-27, 21:03 UTC) an event reached its ledger "
     "after a later day close of its partition, cause not found; passed the 48 loop runs and "
@@ -104,11 +86,7 @@ def _table(settings: DetectorSettings, app_id: str) -> dict[str, object]:
 def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    namespace = f"crash{random.randrange(16**6):06x}"
-    app_id = f"{namespace}-detector"
-    base = client_settings(kafka_bootstrap, namespace)
-    settings = DetectorSettings.model_validate({**base.model_dump(), "detector_app_id": app_id})
-    ensure_topics(settings)
+    settings = detector_settings(kafka_bootstrap, "crash")
     months = [batch.events for batch in simulate(SimulationConfig(clients=CLIENTS, seed=7))]
     parts = KILLS + 1
     chunks = [
@@ -122,18 +100,15 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
     sent = publish_canonical(settings, chunks[0])
 
     env = {
-        **EMBEDDED_BROKER_ENV,
+        **detector_env(settings),
         # Kills cause rebalances under load: longer timeouts than the suite's 6 s keep a busy
         # worker in its group (an evicted one rejoins, but each eviction costs a rebalance).
         "NAZORG_CONSUMER_SESSION_TIMEOUT_S": "15",
         "NAZORG_CONSUMER_HEARTBEAT_INTERVAL_S": "3",
         "NAZORG_CONSUMER_MAX_POLL_INTERVAL_S": "60",
-        "NAZORG_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "NAZORG_DETECTOR_APP_ID": app_id,
-        **{f"NAZORG_{k.upper()}": v for k, v in namespaced_topics(namespace).items()},
     }
     rng = random.Random(20261127)
-    workers = [_worker("a", env, tmp_path), _worker("b", env, tmp_path)]
+    workers = [detector_worker("a", env, tmp_path), detector_worker("b", env, tmp_path)]
     try:
         for worker in workers:
             worker.start()
@@ -166,7 +141,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
                     for r in read_topic(settings, settings.topic_signals)
                 )
             }
-            if streamed.keys() >= expected_ids and _table(settings, app_id) == reference.ledgers:
+            if streamed.keys() >= expected_ids and ledger_table(settings) == reference.ledgers:
                 break
             time.sleep(2)
         lost, unexpected = expected_ids - streamed.keys(), streamed.keys() - expected_ids
@@ -178,10 +153,10 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
             first = expected[min(lost)] if lost else streamed[min(unexpected)]
             loan = getattr(first.data, "loan_id", None)
             if loan is not None:
-                difference += f"\ntrail of {loan}:\n{_trail(settings, app_id, loan)}"
+                difference += f"\ntrail of {loan}:\n{_trail(settings, loan)}"
         assert not lost, difference
         assert not unexpected, difference
-        assert _table(settings, app_id) == reference.ledgers
+        assert ledger_table(settings) == reference.ledgers
     finally:
         for worker in workers:
             worker.stop()
