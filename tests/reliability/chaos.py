@@ -40,7 +40,6 @@ import httpx
 
 from schemas.codec import decode_signals_message
 from schemas.signals import ArrearsSignal
-from services.arrears_detector.shell_partition import ledgers_only
 from services.arrears_detector.shell_replay import replay
 from services.common.broker import free_port, running_broker, start_broker
 from services.common.kafka import ensure_topics, read_topic
@@ -330,7 +329,7 @@ class Killer(threading.Thread):
 
 
 def changelog(settings: DetectorSettings) -> dict[str, object]:
-    """The detector's final ledgers: the last value per loan on its changelog topic."""
+    """The detector's final ledgers: the last value per key on its changelog topic."""
     table: dict[str, object] = {}
     for record in read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog"):
         key = json.loads(record.key)
@@ -338,7 +337,7 @@ def changelog(settings: DetectorSettings) -> dict[str, object]:
             table.pop(key, None)
         else:
             table[key] = json.loads(record.value)
-    return ledgers_only(table)
+    return table
 
 
 def play_year(

@@ -6,7 +6,6 @@ import json
 import random
 from pathlib import Path
 
-from services.arrears_detector.shell_partition import ledgers_only
 from services.common.broker import free_port
 from services.common.kafka import ensure_topics, read_topic
 from services.common.processes import ServiceProcess
@@ -52,10 +51,8 @@ def detector_worker(name: str, env: dict[str, str], workdir: Path) -> ServicePro
 
 
 def ledger_table(settings: DetectorSettings) -> dict[str, object]:
-    """The loans' ledgers as the changelog holds them (last record per loan; no marks)."""
-    return ledgers_only(
-        {
-            json.loads(record.key): json.loads(record.value)
-            for record in read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog")
-        }
-    )
+    """The ledgers table as its changelog holds it (last record per loan)."""
+    return {
+        json.loads(record.key): json.loads(record.value)
+        for record in read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog")
+    }
