@@ -59,6 +59,7 @@ from services.report.sources import from_database
 from services.simulator import SimulationConfig, generate_cohort, json_array_bodies, simulate
 from services.simulator.sofie_oracle import month_start
 from tests.fixtures.database import DEFAULT_PG_URL, create_isolated_pg_schema
+from tests.integration.detector.workers import ledger_table
 from tests.integration.ingest.helpers import bearer, ingest_settings, namespace, running_ingest
 from tests.integration.intervention.harness import (
     ENROLLED_ON,
@@ -328,18 +329,6 @@ class Killer(threading.Thread):
         return self.done
 
 
-def changelog(settings: DetectorSettings) -> dict[str, object]:
-    """The detector's final ledgers: the last value per key on its changelog topic."""
-    table: dict[str, object] = {}
-    for record in read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog"):
-        key = json.loads(record.key)
-        if record.value is None:
-            table.pop(key, None)
-        else:
-            table[key] = json.loads(record.value)
-    return table
-
-
 def play_year(
     bootstrap: str,
     pg_url: str,
@@ -431,7 +420,7 @@ def play_year(
             ]
             run.signals = {m.id: m for m in messages if isinstance(m, ArrearsSignal)}
             run.signal_ids = [m.id for m in messages if isinstance(m, ArrearsSignal)]
-            run.ledgers = changelog(detector)
+            run.ledgers = ledger_table(detector)
             settled = (
                 run.signals.keys() >= run.replayed.keys() and run.ledgers == run.replayed_ledgers
             )

@@ -51,8 +51,12 @@ def detector_worker(name: str, env: dict[str, str], workdir: Path) -> ServicePro
 
 
 def ledger_table(settings: DetectorSettings) -> dict[str, object]:
-    """The ledgers table as its changelog holds it (last record per loan)."""
-    return {
-        json.loads(record.key): json.loads(record.value)
-        for record in read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog")
-    }
+    """The ledgers table as its changelog holds it: the last value per loan, none if deleted."""
+    table: dict[str, object] = {}
+    for record in read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog"):
+        key = json.loads(record.key)
+        if record.value is None:
+            table.pop(key, None)
+        else:
+            table[key] = json.loads(record.value)
+    return table
