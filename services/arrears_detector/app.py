@@ -22,7 +22,9 @@ for acks and wrote a changelog record through Faust's one-at-a-time producer buf
 batch's records go out together, each source partition's in order, and a loan touched by
 several events of a batch is snapshotted and written once. The changelog records are sent
 explicitly to the event's partition (what ``Table.__setitem__`` would pick from the current
-event) and awaited, instead of relying on Faust's commit-time flush of its buffer.
+event) and awaited, instead of relying on Faust's commit-time flush of its buffer. All records
+are bytes before they are sent and go to Faust's producer directly (``shell_send``), not
+through ``Topic.send``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 import faust
@@ -43,6 +45,13 @@ from services.arrears_detector.calendar import load_calendar
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
 from services.arrears_detector.shell_partition import PartitionProcessor, Writes, offset_key
+from services.arrears_detector.shell_send import (
+    Record,
+    enqueue,
+    json_bytes,
+    last_offsets,
+    send_and_wait,
+)
 from services.arrears_detector.shell_translate import (
     UndecodableEventError,
     day_closed_marker,
@@ -68,47 +77,12 @@ RESEEK_S = 1.0
 BATCH_WITHIN_S = 0.02
 """A batch that is not full is processed after this long (bounds the added latency)."""
 
-# (key, value, partition): a record for one topic, sent in list order.
-Record = tuple[Any, Any, int | None]
-
-
-async def _send_in_order(topic: faust.TopicT, records: list[Record], **options: Any) -> list[Any]:
-    """Send records one after the other (their order on each partition is kept)."""
-    send = topic.send
-    return [
-        await send(key=key, value=value, partition=partition, **options)
-        for key, value, partition in records
-    ]
-
-
-async def enqueue(topic: faust.TopicT, groups: Sequence[list[Record]], **options: Any) -> list[Any]:
-    """Hand each group to the producer in order, the groups side by side; the acks to await.
-
-    One coroutine per group lets a produce request carry a record of every partition; within a
-    group the order is that of the list.
-    """
-    groups = [group for group in groups if group]
-    if not groups:
-        return []
-    sent: list[list[Awaitable[Any]]] = await asyncio.gather(
-        *(_send_in_order(topic, group, **options) for group in groups)
-    )
-    return [ack for group in sent for ack in group]
-
-
-async def send_and_wait(topic: faust.TopicT, groups: Sequence[list[Record]], **options: Any) -> int:
-    """``enqueue`` and wait for the broker's acks of all."""
-    acks = await enqueue(topic, groups, **options)
-    await asyncio.gather(*acks)
-    return len(acks)
-
 
 class DetectorShell:
     """Faust tables and topics around the shared ``PartitionProcessor``."""
 
     def __init__(self, app: faust.App, settings: DetectorSettings, policy: DetectionPolicy):
         self.app = app
-        self.signals_topic = app.topic(settings.topic_signals, partitions=settings.topic_partitions)
         self.topic_signals_name = settings.topic_signals
         self.partitions = settings.topic_partitions
         table_options: dict[str, Any] = {
@@ -302,15 +276,17 @@ class DetectorShell:
         """Send the batch's table writes to the changelogs, wait for the acks, then keep them."""
         by_partition: dict[int, list[Record]] = {}
         for loan_id, partition, value in writes.ledgers:
-            by_partition.setdefault(partition, []).append((loan_id, value, partition))
+            by_partition.setdefault(partition, []).append(
+                (json_bytes(loan_id), json_bytes(value), partition)
+            )
         await self._send_changelog(self.ledgers, list(by_partition.values()))
         # After the ledgers: a crash in between repeats the batch, and the ledgers' recent
         # event ids make that a no-op (a batch holds only a few events of one loan).
         marks: dict[int, list[Record]] = {}
         for p, mark in writes.watermarks:
-            marks.setdefault(p, []).append((str(p), mark, p))
+            marks.setdefault(p, []).append((json_bytes(str(p)), json_bytes(mark), p))
         for p, next_offset in writes.offsets:
-            marks.setdefault(p, []).append((offset_key(p), next_offset, p))
+            marks.setdefault(p, []).append((json_bytes(offset_key(p)), json_bytes(next_offset), p))
         await self._send_changelog(self.watermarks, list(marks.values()))
         for loan_id, _, value in writes.ledgers:
             self.ledgers.data[loan_id] = value
@@ -319,16 +295,22 @@ class DetectorShell:
         for partition, next_offset in writes.offsets:
             self.watermarks.data[offset_key(partition)] = next_offset
 
-    @staticmethod
-    async def _send_changelog(table: Any, groups: list[list[Record]]) -> None:
-        # What ``Table.send_changelog`` sends, but awaited rather than left in Faust's buffer.
-        await send_and_wait(
-            table.changelog_topic,
-            groups,
-            key_serializer=table.key_serializer,
-            value_serializer=table.value_serializer,
-            callback=table._on_changelog_sent,
-        )
+    async def _send_changelog(self, table: Any, groups: list[list[Record]]) -> None:
+        """What ``Table.send_changelog`` sends, awaited rather than left in Faust's buffer."""
+        if not any(groups):
+            return
+        producer = await self.app.maybe_start_producer()
+        acked = await send_and_wait(producer, table.changelog_topic.get_topic_name(), groups)
+        self._persist_offsets(table, acked)
+
+    def _persist_offsets(self, table: Any, acked: Iterable[Any]) -> None:
+        # What the table's ``_on_changelog_sent`` does per record (a no-op for the memory
+        # store; RocksDB keeps the offset to know what it holds at start-up).
+        for tp, offset in last_offsets(acked).items():
+            if self.app.in_transaction:
+                self.app.tables.persist_offset_on_commit(table.data, tp, offset)
+            else:
+                table.data.set_persisted_offset(tp, offset)
 
     async def handle_batch(self, events: Sequence[EventT[Any]]) -> Awaitable[None]:
         """Plan the batch and hand its signals to the producer now; store it in the background.
@@ -342,7 +324,8 @@ class DetectorShell:
         try:
             outgoing = self.plan(events)
             writes = processor.writes()
-            signal_acks = await enqueue(self.signals_topic, list(outgoing.values()))
+            producer = await self.app.maybe_start_producer()
+            signal_acks = await enqueue(producer, self.topic_signals_name, list(outgoing.values()))
         except BaseException:
             processor.rollback()
             raise
