@@ -18,6 +18,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import EventT
 from faust.web import Request, Response, View
 
+from services.common.faust_sensors import LeanPrometheusMonitor
 from services.common.fetch_wait import limit_fetch_wait
 from services.common.gc_tuning import tune_gc
 from services.common.group_rejoin import keep_group_membership
@@ -68,6 +69,7 @@ def make_faust_app(
     if settings.kafka_fetch_max_wait_ms is not None:
         limit_fetch_wait(app, settings.kafka_fetch_max_wait_ms)
     setup_prometheus_sensors(app, name_prefix="nazorg_faust")
+    app.monitor = LeanPrometheusMonitor(metrics=cast(Any, app.monitor)._metrics)
     monitor_faust_group(app, settings)
     _add_health_pages(app, service)
     return app
