@@ -10,9 +10,10 @@ events. So a crash can only repeat a signal (same
 deterministic id), never lose one: once the changelog says an event was applied its signals
 are durable, and no offset is committed for an event whose ledger write the broker has not
 acknowledged. End-of-day ticks close the day only for the loans the partition's deadline
-index says need it, and a per-partition watermark makes a re-delivered tick a no-op. The
-tick-watermarks table also keeps, per source partition, the next offset to apply (written with
-every batch, after its ledgers): an event below it was applied already and changes nothing,
+index says need it, and a per-partition watermark makes a re-delivered tick a no-op. Beside
+it, in the ledgers table and on the same changelog partition as the partition's ledgers, each
+source partition keeps the next offset to apply (written with every batch, after its ledgers
+are acknowledged): an event below it was applied already and changes nothing,
 however far back the consumer restarts. A killed worker's last commit can be many seconds and
 thousands of events old (crash test: a new owner restarted a partition from offset 0 with the
 ledgers two months ahead); the ledgers' window of recent event ids covers 32 events of a loan.
@@ -33,7 +34,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import faust
@@ -44,7 +45,13 @@ from services.arrears_detector import shell_metrics as metrics
 from services.arrears_detector.calendar import load_calendar
 from services.arrears_detector.ledger import LedgerError
 from services.arrears_detector.policy import DEFAULT_POLICY, DetectionPolicy
-from services.arrears_detector.shell_partition import PartitionProcessor, Writes, offset_key
+from services.arrears_detector.shell_partition import (
+    PartitionProcessor,
+    Writes,
+    is_partition_mark,
+    offset_key,
+    watermark_key,
+)
 from services.arrears_detector.shell_send import (
     Record,
     enqueue,
@@ -78,6 +85,45 @@ BATCH_WITHIN_S = 0.02
 """A batch that is not full is processed after this long (bounds the added latency)."""
 
 
+class PartitionMarks(MutableMapping[str, Any]):
+    """The partitions' marks in the ledgers table, falling back to the old marks table.
+
+    Before decision 0007's last change the marks lived in a table of their own
+    (``tick-watermarks``: ``"<p>"`` and ``"<p>@offset"``), whose changelog a recovery could
+    read to a later point than the ledgers'. A worker upgraded in place reads them there until
+    its first batch of the partition writes them where they belong.
+    """
+
+    def __init__(self, table: MutableMapping[str, Any], legacy: Mapping[str, Any]) -> None:
+        self.table = table
+        self.legacy = legacy
+
+    @staticmethod
+    def _legacy_key(key: str) -> str:
+        partition, kind = key.split()
+        return f"{partition}@offset" if kind == "next-offset" else partition
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.table.get(key)
+        if value is None:
+            value = self.legacy.get(self._legacy_key(key))
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in self.table if is_partition_mark(key))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class DetectorShell:
     """Faust tables and topics around the shared ``PartitionProcessor``."""
 
@@ -91,10 +137,12 @@ class DetectorShell:
             "schema": faust.Schema(key_serializer="json", value_serializer="json"),
         }
         self.ledgers = app.Table("ledgers", **table_options)
-        self.watermarks = app.Table("tick-watermarks", **table_options)
+        # Where the partitions' marks were kept before they moved into the ledgers table; read
+        # (never written) for a partition whose marks the ledgers table does not hold yet.
+        self.legacy_marks = app.Table("tick-watermarks", **table_options)
         self.processor = PartitionProcessor(
             ledgers=self.ledgers,
-            watermarks=self.watermarks,
+            watermarks=PartitionMarks(self.ledgers, self.legacy_marks),
             policy=policy,
             generation=lambda: int(getattr(app, "consumer_generation_id", None) or 0),
             on_index_rebuild=metrics.INDEX_REBUILDS.inc,
@@ -273,27 +321,32 @@ class DetectorShell:
             log.warning("seek of %s to %s failed: %r", tp, offset, exc)
 
     async def store(self, writes: Writes) -> None:
-        """Send the batch's table writes to the changelogs, wait for the acks, then keep them."""
+        """Send the batch's table writes to the changelog, wait for the acks, then keep them.
+
+        Each partition's marks (tick watermark, next offset) go to the same changelog partition
+        as its ledgers and only after the ledgers are acknowledged, so a recovery, wherever it
+        stops reading, never holds a next offset whose ledgers it lacks. A crash in between
+        repeats the batch, and the ledgers' recent event ids make that a no-op.
+        """
         by_partition: dict[int, list[Record]] = {}
         for loan_id, partition, value in writes.ledgers:
             by_partition.setdefault(partition, []).append(
                 (json_bytes(loan_id), json_bytes(value), partition)
             )
         await self._send_changelog(self.ledgers, list(by_partition.values()))
-        # After the ledgers: a crash in between repeats the batch, and the ledgers' recent
-        # event ids make that a no-op (a batch holds only a few events of one loan).
         marks: dict[int, list[Record]] = {}
         for p, mark in writes.watermarks:
-            marks.setdefault(p, []).append((json_bytes(str(p)), json_bytes(mark), p))
+            marks.setdefault(p, []).append((json_bytes(watermark_key(p)), json_bytes(mark), p))
         for p, next_offset in writes.offsets:
             marks.setdefault(p, []).append((json_bytes(offset_key(p)), json_bytes(next_offset), p))
-        await self._send_changelog(self.watermarks, list(marks.values()))
+        await self._send_changelog(self.ledgers, list(marks.values()))
+        data = self.ledgers.data
         for loan_id, _, value in writes.ledgers:
-            self.ledgers.data[loan_id] = value
+            data[loan_id] = value
         for partition, mark in writes.watermarks:
-            self.watermarks.data[str(partition)] = mark
+            data[watermark_key(partition)] = mark
         for partition, next_offset in writes.offsets:
-            self.watermarks.data[offset_key(partition)] = next_offset
+            data[offset_key(partition)] = next_offset
 
     async def _send_changelog(self, table: Any, groups: list[list[Record]]) -> None:
         """What ``Table.send_changelog`` sends, awaited rather than left in Faust's buffer."""

@@ -10,8 +10,9 @@ writes and only then ``commit``s them. A crash between the phases therefore repe
 never loses them; ``rollback`` forgets every batch not yet committed. The next batch may be
 planned while earlier ones are still being published: their writes stay in the overlay, in
 layers, until committed (oldest first). Given source offsets, ``apply`` also records per partition
-the next offset to apply (stored beside the tick watermarks) and takes any event below it as a
-redelivery: exact, where the ledgers' recent-id window only covers a loan's last 32 events.
+the next offset to apply (stored with the tick watermark, see ``offset_key``) and takes any
+event below it as a redelivery: exact, where the ledgers' recent-id window only covers a
+loan's last 32 events.
 
 Why batches (docs/performance.md, "Detector: before/after"): a loan's snapshot and next deadline
 are computed once per batch instead of once per event, the table gets one changelog record per
@@ -22,7 +23,7 @@ event by event (tested): the overlay is exactly what the table would hold by the
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -68,9 +69,31 @@ class Writes:
     layer: Layer = field(default_factory=Layer)
 
 
+# Keys of a partition's marks. A space cannot occur in a loan id (the contract's identifiers
+# are printable ASCII without blanks), so the worker keeps them in the ledgers table itself,
+# written after the ledgers of their batch to the same changelog partition: whatever prefix of
+# that partition a recovery reads, the marks never claim more than the ledgers hold.
+_MARK = " "
+
+
 def offset_key(partition: int) -> str:
-    """Key, in the watermarks mapping, of the next source offset a partition has to apply."""
-    return f"{partition}@offset"
+    """Key of the next source offset a partition has to apply."""
+    return f"{_MARK}{partition} next-offset"
+
+
+def watermark_key(partition: int) -> str:
+    """Key of the last business day closed on a partition."""
+    return f"{_MARK}{partition} tick-watermark"
+
+
+def is_partition_mark(key: str) -> bool:
+    """True for a mark's key, False for a loan's (the ledgers table holds both)."""
+    return key.startswith(_MARK)
+
+
+def ledgers_only(table: Mapping[str, Any]) -> dict[str, Any]:
+    """The loans' entries of a ledgers table, without the partitions' marks."""
+    return {key: value for key, value in table.items() if not is_partition_mark(key)}
 
 
 def stored_value(partition: int, state: LoanLedger, policy: DetectionPolicy) -> dict[str, Any]:
@@ -138,7 +161,7 @@ class PartitionProcessor:
             pending = layer.watermarks.get(partition)
             if pending is not None:
                 return pending
-        stored = self.watermarks.get(str(partition))
+        stored = self.watermarks.get(watermark_key(partition))
         return date.fromisoformat(stored) if stored is not None else None
 
     def next_offset(self, partition: int) -> int | None:
@@ -295,7 +318,7 @@ class PartitionProcessor:
             live[loan_id] = (value, states[loan_id][1])
         if store:
             for partition, watermark in writes.watermarks:
-                self.watermarks[str(partition)] = watermark
+                self.watermarks[watermark_key(partition)] = watermark
             for partition, next_offset in writes.offsets:
                 self.watermarks[offset_key(partition)] = next_offset
         self._inflight.pop(0)

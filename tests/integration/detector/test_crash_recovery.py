@@ -16,6 +16,7 @@ import pytest
 
 from schemas.codec import decode_signals_message
 from schemas.signals import SignalsMessage
+from services.arrears_detector.shell_partition import offset_key, watermark_key
 from services.arrears_detector.shell_replay import replay
 from services.common.kafka import publish_canonical, read_topic
 from services.common.settings import DetectorSettings
@@ -51,29 +52,32 @@ def _describe(messages: dict[str, SignalsMessage], ids: set[str]) -> str:
 
 
 def _trail(settings: DetectorSettings, loan_id: str) -> str:
-    """Every changelog record of one loan and of its partition's watermarks, in log order.
+    """Every changelog record of one loan and of its partition's marks, in log order.
 
     For a failure's message: what each worker stored for the loan (its instalments, last close,
     recent ids) beside the next offset and tick watermark stored with it (decision 0007).
     """
-    app_id = settings.detector_app_id
+    records = read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog")
+    mine = [r for r in records if json.loads(r.key) == loan_id]
+    if not mine:
+        return "  (no changelog record of the loan)"
+    partition = mine[0].partition  # the loan's ledgers and its partition's marks share it
+    marks = (offset_key(partition), watermark_key(partition))
     lines = []
-    partition = None
-    for record in read_topic(settings, f"{app_id}-ledgers-changelog"):
-        if json.loads(record.key) != loan_id:
+    for record in records:
+        if record.partition != partition:
             continue
-        value = json.loads(record.value)
-        ledger, partition = value["ledger"], value["p"]
-        lines.append(
-            f"  ledger @{record.offset} t={record.timestamp}: closed {ledger.get('last_closed')} "
-            f"instalments {[i[:4] + i[5:6] for i in ledger.get('instalments', [])][-3:]} "
-            f"recent ids ...{ledger.get('recent_ids', '')[-24:]}"
-        )
-    for record in read_topic(settings, f"{app_id}-tick-watermarks-changelog"):
-        key = json.loads(record.key)
-        if key in (str(partition), f"{partition}@offset"):
-            value = json.loads(record.value)
-            lines.append(f"  watermarks @{record.offset} t={record.timestamp}: {key} = {value}")
+        key, value = json.loads(record.key), json.loads(record.value)
+        if key == loan_id:
+            ledger = value["ledger"]
+            lines.append(
+                f"  ledger @{record.offset} t={record.timestamp}: closed "
+                f"{ledger.get('last_closed')} instalments "
+                f"{[i[:4] + i[5:6] for i in ledger.get('instalments', [])][-3:]} "
+                f"recent ids ...{ledger.get('recent_ids', '')[-24:]}"
+            )
+        elif key in marks:
+            lines.append(f"  mark @{record.offset} t={record.timestamp}: {key!r} = {value}")
     return "\n".join(lines)
 
 

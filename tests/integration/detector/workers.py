@@ -6,6 +6,7 @@ import json
 import random
 from pathlib import Path
 
+from services.arrears_detector.shell_partition import ledgers_only
 from services.common.broker import free_port
 from services.common.kafka import ensure_topics, read_topic
 from services.common.processes import ServiceProcess
@@ -51,7 +52,8 @@ def detector_worker(name: str, env: dict[str, str], workdir: Path) -> ServicePro
 
 
 def ledger_table(settings: DetectorSettings) -> dict[str, object]:
-    """The ledgers table as its changelog holds it: the last value per loan, none if deleted."""
+    """The loans' ledgers as the changelog holds them: the last value per loan, none if
+    deleted, and no partition marks."""
     table: dict[str, object] = {}
     for record in read_topic(settings, f"{settings.detector_app_id}-ledgers-changelog"):
         key = json.loads(record.key)
@@ -59,4 +61,4 @@ def ledger_table(settings: DetectorSettings) -> dict[str, object]:
             table.pop(key, None)
         else:
             table[key] = json.loads(record.value)
-    return table
+    return ledgers_only(table)

@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 from services.arrears_detector.events import BusinessDayClosed, DomainEvent, PaymentReceived
 from services.arrears_detector.idempotency import WINDOW
 from services.arrears_detector.policy import DEFAULT_POLICY
-from services.arrears_detector.shell_partition import PartitionProcessor, Writes, offset_key
+from services.arrears_detector.shell_partition import (
+    PartitionProcessor,
+    Writes,
+    is_partition_mark,
+    ledgers_only,
+    offset_key,
+    watermark_key,
+)
 from tests.unit.detector.strategies import partition_log
 
 Outcome = tuple[list[tuple[int, list[str], str | None]], dict[str, Any], dict[str, Any]]
@@ -98,7 +105,7 @@ def test_one_batch_writes_each_loan_once_with_its_last_value(log: list[DomainEve
     assert len(loans) == len(set(loans))
     _, expected, expected_marks = _one_by_one(events)
     assert {loan: value for loan, _, value in writes.ledgers} == expected
-    assert {str(p): mark for p, mark in writes.watermarks} == expected_marks
+    assert {watermark_key(p): mark for p, mark in writes.watermarks} == expected_marks
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -175,8 +182,8 @@ def test_events_below_the_recorded_offset_are_redeliveries_however_many(
         ids for _, ids, _ in expected_steps[cut:]
     ]
     assert ledgers == expected
-    assert {k: v for k, v in watermarks.items() if "@" not in k} == expected_marks
-    assert {k: v for k, v in watermarks.items() if "@" in k} == {
+    assert {k: v for k, v in watermarks.items() if "next-offset" not in k} == expected_marks
+    assert {k: v for k, v in watermarks.items() if "next-offset" in k} == {
         offset_key(p): max(o for q, o, _ in events if q == p) + 1 for p, _, _ in events
     }
 
@@ -217,3 +224,27 @@ def test_an_event_refused_for_good_counts_as_done_and_the_next_offset_is_kept() 
     processor.commit(processor.writes())
     assert watermarks == {offset_key(0): 8}
     assert processor.next_offset(1) is None
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=partition_log())
+def test_marks_share_the_ledgers_table_without_touching_a_loan(log: list[DomainEvent]) -> None:
+    """The worker keeps the marks in its ledgers table: they must stay apart from the loans."""
+    table: dict[str, Any] = {}
+    processor = PartitionProcessor(table, table, DEFAULT_POLICY)
+    events = _with_offsets(_on_two_partitions(log))
+    for partition, offset, event in events:
+        processor.apply(partition, event, offset)
+    processor.commit(processor.writes())
+    separate: dict[str, Any] = {}
+    reference = PartitionProcessor(separate, {}, DEFAULT_POLICY)
+    for partition, offset, event in events:
+        reference.apply(partition, event, offset)
+    reference.commit(reference.writes())
+    assert ledgers_only(table) == separate
+    assert {k for k in table if is_partition_mark(k)} == {offset_key(p) for p, _, _ in events} | {
+        watermark_key(p) for p, _, e in events if isinstance(e, BusinessDayClosed)
+    }
+    assert not any(is_partition_mark(loan) for loan in separate)
+    # The index is rebuilt from the shared table (a rebalance) and finds only loans.
+    assert processor.index(0).due(date(2099, 1, 1)) == reference.index(0).due(date(2099, 1, 1))
