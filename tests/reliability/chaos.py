@@ -54,7 +54,14 @@ from services.demo import (
     stop_stack,
     wait_for,
 )
-from services.demo_pipeline import Ingest, Probe, Progress, processed_through, publish_enrolments
+from services.demo_pipeline import (
+    Ingest,
+    PilotError,
+    Probe,
+    Progress,
+    processed_through,
+    publish_enrolments,
+)
 from services.report.sources import from_database
 from services.simulator import SimulationConfig, generate_cohort, json_array_bodies, simulate
 from services.simulator.sofie_oracle import month_start
@@ -80,6 +87,7 @@ from tests.reliability.figures import (
     markdown_table,
     verdict,
 )
+from tests.reliability.stall import stall_report
 from tests.unit.ingest.factories import as_array, event
 
 ACTIONS_PER_TREATED_CLIENT = 8  # playbook-v1: 5 onboarding + 3 per arrears onset
@@ -373,6 +381,20 @@ def play_year(
         )
         probe = Probe.for_stack(pg_url, schema, settings)
         ingest = Ingest(stack.ingest_url, stack.api_token)
+
+        def wait(check: Callable[[Progress], str | None], **options: Any) -> None:
+            try:
+                wait_for(probe, check, stage_timeout_s, **options)
+            except PilotError as error:
+                where = stall_report(
+                    settings,
+                    detector_group=detector.detector_app_id,
+                    intervention_group=f"{schema}-intervention",
+                    database_url=pg_url,
+                    schema=schema,
+                )
+                raise PilotError(f"{error}\n{where}") from error
+
         try:
             if kills:
                 workers = [p for p in stack.processes if p.args[0] in WORKER_KINDS]
@@ -384,7 +406,7 @@ def play_year(
                 enrolled += publish_enrolments(settings, by_month.get(batch.month, []))
                 # Stored before the month's signals can reach the intervention, so that the
                 # order of the two topics cannot change a decision.
-                wait_for(probe, enrolments_stored(enrolled), stage_timeout_s)
+                wait(enrolments_stored(enrolled))
                 for body in json_array_bodies(batch.events, 1000):
                     ingest.post(body)
                 run.events += len(batch.events)
@@ -392,12 +414,12 @@ def play_year(
                 closing = last_close(batch.events) or batch.last_day
                 next_month = month_start((batch.month + timedelta(days=32)).replace(day=1))
                 check = processed_through(closing, enrolled, drain_outbox=True)
-                wait_for(probe, check, stage_timeout_s, due_before=next_month)
+                wait(check, due_before=next_month)
                 say(f"{workdir.name}: {batch.month:%Y-%m} done, {run.events:,} events")
             if killer is not None:
                 run.kills = killer.finish(90 + 10 * kills)
-            wait_for(probe, followups_closed(len(cohort)), stage_timeout_s)
-            wait_for(probe, outbox_empty, stage_timeout_s)
+            wait(followups_closed(len(cohort)))
+            wait(outbox_empty)
             run.outcomes = {o.subject: o for o in from_database(pg_url, schema)}
         finally:
             if killer is not None:
