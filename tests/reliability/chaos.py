@@ -87,7 +87,7 @@ from tests.reliability.figures import (
     markdown_table,
     verdict,
 )
-from tests.reliability.stall import stall_report
+from tests.reliability.stall import log_warnings, stall_report
 from tests.unit.ingest.factories import as_array, event
 
 ACTIONS_PER_TREATED_CLIENT = 8  # playbook-v1: 5 onboarding + 3 per arrears onset
@@ -393,7 +393,8 @@ def play_year(
                     database_url=pg_url,
                     schema=schema,
                 )
-                raise PilotError(f"{error}\n{where}") from error
+                logs = log_warnings(workdir)
+                raise PilotError(f"{error}\n{where}\n{logs}") from error
 
         try:
             if kills:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 
 import sqlalchemy as sa
 from kafka import KafkaConsumer, TopicPartition
@@ -83,4 +84,18 @@ def stall_report(
             engine.dispose()
 
     hop("intervention watermarks", stored)
+    return "\n".join(lines)
+
+
+def log_warnings(workdir: Path, per_file: int = 15) -> str:
+    """The last warnings and errors of every service log in ``workdir`` (JSON lines)."""
+    lines: list[str] = []
+    for log in sorted(workdir.glob("*.log")):
+        found = [
+            line.strip()[:300]
+            for line in log.read_text(errors="replace").splitlines()
+            if '"level": "warning"' in line or '"level": "error"' in line
+        ]
+        lines.append(f"{log.name}: {len(found)} warnings or errors")
+        lines.extend(f"  {line}" for line in found[-per_file:])
     return "\n".join(lines)
