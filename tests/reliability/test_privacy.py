@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 import services.demo
 from services.common.kafka import make_producer, read_topic
 from services.common.processes import nazorg_command
+from services.common.settings import CommonSettings
 from services.common.stack import LocalStack
 from services.demo import PilotConfig, PilotResult, run_pilot
 from services.ingest.auth import sign
@@ -160,6 +161,17 @@ def send_probes(capture: Capture, client_id: str, loan_id: str) -> None:
         producer.close()
 
 
+def wait_for_dead_letter(settings: CommonSettings, needle: str, timeout_s: float) -> None:
+    """Until a record holding ``needle`` is on the dead-letter topic (bounded: the test's
+    assertion says what is missing)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        records = read_topic(settings, settings.topic_dlq)
+        if any(needle in r.value.decode(errors="replace") for r in records):
+            return
+        time.sleep(0.5)
+
+
 def scrape_then_stop(
     capture: Capture, stop: Callable[[LocalStack], None]
 ) -> Callable[[LocalStack], None]:
@@ -167,6 +179,10 @@ def scrape_then_stop(
 
     def stop_stack(stack: LocalStack) -> None:
         try:
+            # The inbound consumer may join its group after a short year is over (a join
+            # waits about half the session timeout): the malformed probe must have been
+            # handled, and logged, before the logs and metrics are read.
+            wait_for_dead_letter(stack.client_settings(), IBAN, timeout_s=60)
             for process in stack.processes:
                 url = process.ready_url.rsplit("/", 1)[0] + "/metrics"
                 answer = httpx.get(url, timeout=10)
