@@ -48,16 +48,57 @@ def _write_docs(table: str) -> None:
     path.write_text(f"{head}{START}\n{table}\n{END}{tail}")
 
 
+def _isolated(run: Callable[..., list[Result]], *args: object) -> list[Result]:
+    """``run(*args)`` in a spawned process of its own.
+
+    The latency bench notes signal arrivals in the process that runs it. Run after the other
+    benchmarks in one process, it saw p99 744 ms where a fresh process saw 59 ms the same
+    hour (2026-11-28): the noting was late, not the signals (the core benchmark, minutes with
+    100k ledgers, had had the same effect before it got a process of its own). So every
+    benchmark starts in a clean process.
+    """
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(run, *args).result()
+
+
+def _with_broker(
+    name: str, work: Path, run: Callable[[EmbeddedBroker], list[Result]]
+) -> list[Result]:
+    # Each benchmark gets a broker of its own: the embedded broker keeps every topic in
+    # memory, and one that already held the earlier benchmarks' ~1 GB stalled for seconds now
+    # and then (detection latency p99 4.9 s after them, 0.19 s on a fresh broker, the same day).
+    with running_broker(log=work / f"broker-{name.replace(' ', '-')}.log") as broker:
+        return run(broker)
+
+
+def _ingest(work: Path, loans: int) -> list[Result]:
+    return _with_broker("ingest", work, lambda b: [ingest_http.run(b.bootstrap, work, loans=loans)])
+
+
+def _detector(work: Path, loans: int) -> list[Result]:
+    return _with_broker("detector", work, lambda b: detector.run(b.bootstrap, work, loans, 6))
+
+
+def _latency(work: Path, seconds: float) -> list[Result]:
+    return _with_broker(
+        "detection latency",
+        work,
+        lambda b: latency.run(b.bootstrap, work, rate=1_000, seconds=seconds),
+    )
+
+
+def _pilot_year(work: Path, loans: int) -> list[Result]:
+    return _with_broker(
+        "pilot year",
+        work,
+        lambda b: pilot_year.run(b.bootstrap, work, loans=loans, broker_pid=b.process.pid),
+    )
+
+
 def _core(loans: int, months: int, memory_loans: int | None) -> list[Result]:
     """The pure core has absolute goals (one core): events/s and bytes per ledger; the memory
     goal is stated at 100,000 loans (``memory_loans``; None measures at ``loans``)."""
-    # In a process of its own: minutes of allocation-heavy work (100k ledgers at the full size)
-    # left this process slow to note arrivals for seconds afterwards, and the latency bench,
-    # which notes them here, then saw p99 1.1-1.7 s against 0.12-0.15 s when run on its own.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        f = pool.submit(
-            ledger_core.measure, loans, months, trouble=0.08, memory_loans=memory_loans
-        ).result()
+    f = ledger_core.measure(loans, months, trouble=0.08, memory_loans=memory_loans)
     speed = Result(
         name="pure ledger core (apply, one core)",
         subject=f["core_calls_per_cpu_s"],
@@ -96,44 +137,23 @@ def main() -> int:
     env = environment()
     print(f"environment: {env}", flush=True)
     results: list[Result] = []
-    # Each benchmark gets a broker of its own: the embedded broker keeps every topic in memory,
-    # and one that already held the earlier benchmarks' ~1 GB stalled for seconds now and then
-    # (detection latency p99 4.9 s after them, 0.19 s on a fresh broker, the same day).
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        runs: list[tuple[str, Callable[[EmbeddedBroker], list[Result]] | None]] = [
-            ("ingest", lambda b: [ingest_http.run(b.bootstrap, work, loans=loans)]),
-            ("detector", lambda b: detector.run(b.bootstrap, work, loans, months=6)),
-            ("ledger core", None),
+        runs: list[tuple[str, Callable[..., list[Result]], tuple[object, ...]]] = [
+            ("ingest", _ingest, (work, loans)),
+            ("detector", _detector, (work, loans)),
             (
-                "detection latency",
-                lambda b: latency.run(
-                    b.bootstrap, work, rate=1_000, seconds=5.0 if args.quick else 30.0
-                ),
+                "ledger core",
+                _core,
+                (loans, 12 if args.quick else 50, None if args.quick else 100_000),
             ),
+            ("detection latency", _latency, (work, 5.0 if args.quick else 30.0)),
         ]
         if year_loans:
-            runs.append(
-                (
-                    "pilot year",
-                    lambda b: pilot_year.run(
-                        b.bootstrap, work, loans=year_loans, broker_pid=b.process.pid
-                    ),
-                )
-            )
-        for name, run in runs:
+            runs.append(("pilot year", _pilot_year, (work, year_loans)))
+        for name, run, run_args in runs:
             print(f"running {name} ...", flush=True)
-            if run is None:  # the core needs no broker
-                found = _core(
-                    loans=loans,
-                    months=12 if args.quick else 50,
-                    memory_loans=None if args.quick else 100_000,
-                )
-            else:
-                log = work / f"broker-{name.replace(' ', '-')}.log"
-                with running_broker(log=log) as broker:
-                    found = run(broker)
-            for result in found:
+            for result in _isolated(run, *run_args):
                 results.append(result)
                 print(f"  {result.to_json()}", flush=True)
     table = _table(results, env)
