@@ -33,6 +33,7 @@ from services.arrears_detector.shell_translate import (
     decode,
     to_contract,
 )
+from services.common.gc_tuning import gc_paused
 from services.common.kafka import client_kwargs
 from services.common.settings import DetectorSettings
 
@@ -78,8 +79,9 @@ def replay(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POLICY)
         counts[0] += events
         counts[1] += errors
 
-    asyncio.run(read_to_end(settings, settings.topic_payment_events, feed, timeout_s=3600.0))
-    processor.commit(processor.writes())
+    with gc_paused():
+        asyncio.run(read_to_end(settings, settings.topic_payment_events, feed, timeout_s=3600.0))
+        processor.commit(processor.writes())
     result.events, result.errors = counts
     return result
 

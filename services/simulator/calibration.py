@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large", type=int, default=20_000, help="cohort for the bisection")
     parser.add_argument("--bisect", action="store_true", help="also re-derive risk_scale")
     args = parser.parse_args(argv)
-    gc.disable()  # millions of short-lived acyclic objects; see run.gc_paused
+    gc.disable()  # millions of short-lived acyclic objects; see gc_tuning.gc_paused
     base = SimulationConfig()
     if args.bisect:
         scale = calibrate_risk_scale(replace(base, clients=args.large))

@@ -3,14 +3,12 @@ ground truth, report progress. Streams month by month; nothing holds the whole r
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from services.common.gc_tuning import gc_paused
 from services.simulator.cohort import generate_cohort
 from services.simulator.config import SimulationConfig
 from services.simulator.engine import months, simulate
@@ -29,20 +27,6 @@ class RunResult:
     """Wall time, for the person running it."""
     truth: dict[str, Any] | None
     """``truth.summary`` of the ground truth, when it was kept."""
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a run allocates millions of acyclic dicts, and
-    the collector's repeated passes over them cost about 40% of the run time. Reference
-    counting still frees everything; the collector is restored afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def run(

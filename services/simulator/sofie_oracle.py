@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeds for the 160-client check")
     parser.add_argument("--bisect", action="store_true", help="re-derive the factor")
     args = parser.parse_args(argv)
-    gc.disable()  # millions of short-lived acyclic objects; see run.gc_paused
+    gc.disable()  # millions of short-lived acyclic objects; see gc_tuning.gc_paused
     large = SimulationConfig(clients=args.clients, seed=0)
     if args.bisect:
         found = calibrate_support_factor(large, args.target)
