@@ -99,3 +99,13 @@ def log_warnings(workdir: Path, per_file: int = 15) -> str:
         lines.append(f"{log.name}: {len(found)} warnings or errors")
         lines.extend(f"  {line}" for line in found[-per_file:])
     return "\n".join(lines)
+
+
+def group_progress(settings: CommonSettings, group: str, topic: str) -> dict[int, str]:
+    """Partition -> ``committed/end`` of ``group`` on ``topic``: a partition whose committed
+    offset stays short of the end is one nobody processes."""
+    ends: dict[int, int] = {}
+    for record in iter_to_end(settings, topic):
+        ends[record.partition] = record.offset + 1
+    done = committed(settings, group, topic)
+    return {p: f"{done.get(p)}/{ends.get(p, 0)}" for p in sorted(set(ends) | set(done))}

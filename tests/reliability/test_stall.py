@@ -1,14 +1,19 @@
-"""The stall report's pure parts: which day each partition last reached, and the warnings of
-the services' logs."""
+"""The stall report: which day each partition last reached, the warnings of the services'
+logs (pure), and a group's committed offsets against the log's end (on the broker)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.structs import OffsetAndMetadata
 
-from tests.reliability.stall import last_dates, log_warnings
+from services.common.kafka import client_kwargs, ensure_topics, make_producer
+from services.common.stack import client_settings
+from tests.integration.ingest.helpers import namespace
+from tests.reliability.stall import group_progress, last_dates, log_warnings
 
 
 def record(partition: int, offset: int, body: dict[str, object]) -> ConsumerRecord:
@@ -47,3 +52,28 @@ def test_log_warnings_keeps_the_last_warnings_and_errors_of_each_log(tmp_path: P
     assert report[0] == "detector.log: 3 warnings or errors"
     assert [json.loads(line)["msg"] for line in report[1:3]] == ["second", "third"]
     assert report[3] == "ingest.log: 0 warnings or errors"
+
+
+def test_group_progress_shows_each_partitions_committed_offset_against_its_end(
+    kafka_bootstrap: str,
+) -> None:
+    settings = client_settings(kafka_bootstrap, namespace("stall"))
+    ensure_topics(settings)
+    topic = settings.topic_payment_events
+    producer = make_producer(settings)
+    try:
+        for _ in range(3):
+            producer.send(topic, value=b"{}", partition=0)
+        producer.send(topic, value=b"{}", partition=1)
+        producer.flush(10)
+    finally:
+        producer.close()
+    group = f"{topic}-group"
+    consumer = KafkaConsumer(group_id=group, enable_auto_commit=False, **client_kwargs(settings))
+    try:
+        consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(2, "", -1)})
+    finally:
+        consumer.close(autocommit=False)
+    progress = group_progress(settings, group, topic)
+    assert progress[0] == "2/3"  # one record of partition 0 not processed
+    assert progress[1] == "None/1"  # partition 1 never committed
