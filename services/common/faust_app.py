@@ -57,6 +57,8 @@ def make_faust_app(
         broker_session_timeout=settings.consumer_session_timeout_s,
         broker_heartbeat_interval=settings.consumer_heartbeat_interval_s,
         broker_max_poll_interval=settings.consumer_max_poll_interval_s,
+        stream_processing_timeout=settings.faust_stall_log_after_s,
+        broker_commit_livelock_soft_timeout=settings.faust_stall_log_after_s,
         producer_acks=-1,
         key_serializer="raw",
         value_serializer="raw",

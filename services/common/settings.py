@@ -59,6 +59,11 @@ class CommonSettings(BaseSettings):
     consumer_session_timeout_s: float = Field(default=45.0, gt=0)
     consumer_heartbeat_interval_s: float = Field(default=3.0, gt=0)
     consumer_max_poll_interval_s: float = Field(default=300.0, gt=0)
+    faust_stall_log_after_s: float = Field(default=300.0, gt=0)
+    """A Faust worker logs an error naming a partition it lags on and has fetched, processed
+    or committed nothing of for this long (Faust's ``stream_processing_timeout`` and
+    ``broker_commit_livelock_soft_timeout``, checked every 2.5 commit intervals): the log line
+    that says which partition of which worker is stuck, and why."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"

@@ -24,6 +24,8 @@ EMBEDDED_BROKER_ENV = {
     "NAZORG_TOPIC_REPLICATION_FACTOR": "1",
     "NAZORG_KAFKA_END_OFFSETS_FROM_FETCH": "true",
     "NAZORG_KAFKA_FETCH_MAX_WAIT_MS": "20",
+    # Tests wait 120 s at most for a stage: a partition stuck for 20 s is logged by name.
+    "NAZORG_FAUST_STALL_LOG_AFTER_S": "20",
 }
 
 

@@ -27,7 +27,7 @@ from tests.integration.detector.workers import (
     detector_worker,
     ledger_table,
 )
-from tests.reliability.stall import group_progress
+from tests.reliability.stall import group_progress, log_warnings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -160,6 +160,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
                 settings, settings.detector_app_id, settings.topic_payment_events
             )
             difference += f"\ngroup progress (committed/end): {progress}"
+            difference += f"\n{log_warnings(tmp_path)}"
             first = expected[min(lost)] if lost else streamed[min(unexpected)]
             loan = getattr(first.data, "loan_id", None)
             if loan is not None:
@@ -176,6 +177,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
             f"ledgers differ for {len(differ)} loans: {differ[:10]}; group progress "
             f"(committed/end): "
             f"{group_progress(settings, settings.detector_app_id, settings.topic_payment_events)}"
+            f"\n{log_warnings(tmp_path)}"
         )
     finally:
         for worker in workers:

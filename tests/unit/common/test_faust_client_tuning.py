@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import faust
 import pytest
 
+from services.common.faust_app import make_faust_app
 from services.common.fetch_wait import limit_fetch_wait
 from services.common.gc_tuning import GC_THRESHOLDS, tune_gc
 from services.common.recovery_ends import fetch_ends, read_changelog_ends_by_fetch
+from services.common.settings import CommonSettings
 
 
 def _worker_consumer_fetch_wait(app: faust.App) -> int:
@@ -64,3 +67,20 @@ def test_tune_gc_freezes_start_up_objects_and_collects_young_objects_less_often(
     tune_gc()
     assert gc.get_threshold() == GC_THRESHOLDS
     assert gc.get_freeze_count() >= len(kept)
+
+
+def test_the_stall_log_setting_reaches_fausts_partition_checks(tmp_path: Path) -> None:
+    settings = CommonSettings(bootstrap_servers="127.0.0.1:1", faust_stall_log_after_s=20)
+    app = make_faust_app(
+        "stall-log-test",
+        settings,
+        web_host="127.0.0.1",
+        web_port=1,  # never bound: the app is not started
+        data_dir=str(tmp_path),
+        service="test",
+    )
+    thread = app.consumer._thread  # type: ignore[attr-defined]
+    # What Faust's livelock check compares a partition's idle time with.
+    assert thread.tp_stream_timeout_secs == thread.tp_fetch_request_timeout_secs == 20
+    assert thread.tp_commit_timeout_secs == 20
+    assert CommonSettings(bootstrap_servers="127.0.0.1:1").faust_stall_log_after_s == 300
