@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import statistics
 import sys
 import time
 import urllib.request
@@ -29,6 +30,7 @@ from services.common.settings import DetectorSettings
 from services.common.stack import EMBEDDED_BROKER_ENV, client_settings, namespaced_topics
 
 NAMESPACE = "bench-detector"
+REPLAY_ROUNDS = 3
 
 
 def _ticks(start: date, days: int) -> list[dict[str, Any]]:
@@ -168,10 +170,20 @@ def run(bootstrap: str, workdir: Path, loans: int, months: int) -> list[Result]:
         detector, f"http://127.0.0.1:{port}/metrics", _detector_count, total
     )
 
-    raw_seconds = asyncio.run(_aiokafka_seconds(bootstrap, settings.topic_payment_events, total))
-    with Timer() as replayed:
-        result = replay(settings)
-    assert result.events == total, (result.events, total)
+    # Replay and its anchor in alternating rounds, as for ingest: either alone moved by a third
+    # between runs on this machine (raw aiokafka 393k-468k events/s), so one pair can land
+    # on either side of the goal. The round with the median ratio is reported.
+    rounds: list[tuple[float, float]] = []
+    for _ in range(REPLAY_ROUNDS):
+        raw_seconds = asyncio.run(
+            _aiokafka_seconds(bootstrap, settings.topic_payment_events, total)
+        )
+        with Timer() as replayed:
+            result = replay(settings)
+        assert result.events == total, (result.events, total)
+        rounds.append((raw_seconds, replayed.seconds))
+    median = statistics.median(raw / seconds for raw, seconds in rounds)
+    raw_seconds, replay_seconds = min(rounds, key=lambda r: abs(r[0] / r[1] - median))
 
     worker = Result(
         name="detector Faust worker",
@@ -185,12 +197,12 @@ def run(bootstrap: str, workdir: Path, loans: int, months: int) -> list[Result]:
     worker.met = (worker.ratio or 0) >= 0.85
     replay_result = Result(
         name="detector replay without Faust",
-        subject=total / replayed.seconds,
+        subject=total / replay_seconds,
         unit="events/s",
         anchor=total / raw_seconds,
         anchor_name="raw aiokafka getmany",
         goal="ratio >= 0.25",
-        details={"events": total},
+        details={"events": total, "round_ratios": [raw / sec for raw, sec in rounds]},
     )
     replay_result.met = (replay_result.ratio or 0) >= 0.25
     return [worker, replay_result]
