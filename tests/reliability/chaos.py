@@ -389,7 +389,7 @@ def play_year(
                 where = stall_report(
                     settings,
                     detector_group=detector.detector_app_id,
-                    intervention_group=f"{schema}-intervention",
+                    intervention_group=stack.env()["NAZORG_INTERVENTION_APP_ID"],
                     database_url=pg_url,
                     schema=schema,
                 )

@@ -1,9 +1,8 @@
 """Where a pilot run is stuck, per partition, read before its stack is stopped.
 
 A stage that times out says only "detector watermark X < Y"; this says which hop holds the
-day back: the ticks on the payment topic, the detector group's committed offsets, the
-day-closed markers on the signal topic, the intervention group's committed offsets and the
-intervention's stored watermarks.
+day back: the ticks on the payment topic, the detector group's lag, the day-closed markers on
+the signal topic, the intervention group's lag and the intervention's stored watermarks.
 """
 
 from __future__ import annotations
@@ -13,36 +12,35 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import sqlalchemy as sa
-from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from services.common.db import make_engine
-from services.common.kafka import client_kwargs, iter_to_end
+from services.common.kafka import iter_to_end
+from services.common.lag import LagProbe
 from services.common.settings import CommonSettings
 from services.intervention.tables import watermarks
 
 
 def last_dates(records: Iterable[ConsumerRecord], kind: str) -> dict[int, tuple[str, int, int]]:
     """Partition -> (last business date of a ``kind`` record, its offset, records seen)."""
-    found: dict[int, tuple[str, int, int]] = {}
+    last: dict[int, tuple[str, int]] = {}
     seen: dict[int, int] = {}
     for record in records:
         seen[record.partition] = seen.get(record.partition, 0) + 1
         body = json.loads(record.value)
         if body.get("type") == kind:
-            found[record.partition] = (body["data"]["business_date"], record.offset, 0)
-    return {p: (d, o, seen[p]) for p, (d, o, _) in found.items()}
+            last[record.partition] = (body["data"]["business_date"], record.offset)
+    return {p: (day, offset, seen[p]) for p, (day, offset) in last.items()}
 
 
-def committed(settings: CommonSettings, group: str, topic: str) -> dict[int, int | None]:
-    consumer = KafkaConsumer(group_id=group, enable_auto_commit=False, **client_kwargs(settings))
+def group_lag(settings: CommonSettings, group: str, topic: str) -> dict[int, int]:
+    """Partition -> records of ``topic`` that ``group`` has not committed (the lag on-call
+    sees, ``services.common.lag``): a lag that stays above 0 is a partition nobody processes."""
+    probe = LagProbe(settings, group, client_id="nazorg-stall")
     try:
-        return {
-            p: consumer.committed(TopicPartition(topic, p))
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        }
+        return {lag.partition: lag.messages for lag in probe.measure([topic])}
     finally:
-        consumer.close(autocommit=False)
+        probe.close()
 
 
 def stall_report(
@@ -67,12 +65,12 @@ def stall_report(
         "last tick per payment partition (date, offset, records)",
         lambda: last_dates(iter_to_end(settings, payments), "business_day_closed"),
     )
-    hop("detector committed", lambda: committed(settings, detector_group, payments))
+    hop("detector lag (records)", lambda: group_lag(settings, detector_group, payments))
     hop(
         "last day-closed per signal partition (date, offset, records)",
         lambda: last_dates(iter_to_end(settings, signals), "detector_day_closed"),
     )
-    hop("intervention committed", lambda: committed(settings, intervention_group, signals))
+    hop("intervention lag (records)", lambda: group_lag(settings, intervention_group, signals))
 
     def stored() -> dict[int, str]:
         engine = make_engine(database_url, schema)
@@ -99,13 +97,3 @@ def log_warnings(workdir: Path, per_file: int = 15) -> str:
         lines.append(f"{log.name}: {len(found)} warnings or errors")
         lines.extend(f"  {line}" for line in found[-per_file:])
     return "\n".join(lines)
-
-
-def group_progress(settings: CommonSettings, group: str, topic: str) -> dict[int, str]:
-    """Partition -> ``committed/end`` of ``group`` on ``topic``: a partition whose committed
-    offset stays short of the end is one nobody processes."""
-    ends: dict[int, int] = {}
-    for record in iter_to_end(settings, topic):
-        ends[record.partition] = record.offset + 1
-    done = committed(settings, group, topic)
-    return {p: f"{done.get(p)}/{ends.get(p, 0)}" for p in sorted(set(ends) | set(done))}

@@ -1,5 +1,5 @@
 """The stall report: which day each partition last reached, the warnings of the services'
-logs (pure), and a group's committed offsets against the log's end (on the broker)."""
+logs (pure), and a group's lag per partition (on the broker)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from kafka.structs import OffsetAndMetadata
 from services.common.kafka import client_kwargs, ensure_topics, make_producer
 from services.common.stack import client_settings
 from tests.integration.ingest.helpers import namespace
-from tests.reliability.stall import group_progress, last_dates, log_warnings
+from tests.reliability.stall import group_lag, last_dates, log_warnings
 
 
 def record(partition: int, offset: int, body: dict[str, object]) -> ConsumerRecord:
@@ -54,7 +54,7 @@ def test_log_warnings_keeps_the_last_warnings_and_errors_of_each_log(tmp_path: P
     assert report[3] == "ingest.log: 0 warnings or errors"
 
 
-def test_group_progress_shows_each_partitions_committed_offset_against_its_end(
+def test_group_lag_counts_each_partitions_records_the_group_has_not_committed(
     kafka_bootstrap: str,
 ) -> None:
     settings = client_settings(kafka_bootstrap, namespace("stall"))
@@ -74,6 +74,7 @@ def test_group_progress_shows_each_partitions_committed_offset_against_its_end(
         consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(2, "", -1)})
     finally:
         consumer.close(autocommit=False)
-    progress = group_progress(settings, group, topic)
-    assert progress[0] == "2/3"  # one record of partition 0 not processed
-    assert progress[1] == "None/1"  # partition 1 never committed
+    lag = group_lag(settings, group, topic)
+    assert lag[0] == 1  # one record of partition 0 not processed
+    assert lag[1] == 1  # partition 1 never committed: counted from the log start
+    assert lag[2] == lag[3] == 0  # empty partitions

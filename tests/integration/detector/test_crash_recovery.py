@@ -27,7 +27,7 @@ from tests.integration.detector.workers import (
     detector_worker,
     ledger_table,
 )
-from tests.reliability.stall import group_progress, log_warnings
+from tests.reliability.stall import group_lag, log_warnings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -80,6 +80,13 @@ def _trail(settings: DetectorSettings, loan_id: str) -> str:
         elif key in marks:
             lines.append(f"  mark @{record.offset} t={record.timestamp}: {key!r} = {value}")
     return "\n".join(lines)
+
+
+def stuck(settings: DetectorSettings, workdir: Path) -> str:
+    """For a failure's message: whether a partition stopped being processed (its lag stays
+    above 0), and what the workers warned of (Faust names a partition stuck for 20 s)."""
+    lag = group_lag(settings, settings.detector_app_id, settings.topic_payment_events)
+    return f"detector lag (records) per partition: {lag}\n{log_warnings(workdir)}"
 
 
 @pytest.mark.xfail(
@@ -155,12 +162,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
             f"unexpected {len(unexpected)}:\n{_describe(streamed, unexpected)}"
         )
         if lost or unexpected:
-            # A partition nobody processes any more shows as committed < end.
-            progress = group_progress(
-                settings, settings.detector_app_id, settings.topic_payment_events
-            )
-            difference += f"\ngroup progress (committed/end): {progress}"
-            difference += f"\n{log_warnings(tmp_path)}"
+            difference += f"\n{stuck(settings, tmp_path)}"
             first = expected[min(lost)] if lost else streamed[min(unexpected)]
             loan = getattr(first.data, "loan_id", None)
             if loan is not None:
@@ -174,10 +176,7 @@ def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(
             if ledgers.get(k) != reference.ledgers.get(k)
         )
         assert not differ, (
-            f"ledgers differ for {len(differ)} loans: {differ[:10]}; group progress "
-            f"(committed/end): "
-            f"{group_progress(settings, settings.detector_app_id, settings.topic_payment_events)}"
-            f"\n{log_warnings(tmp_path)}"
+            f"ledgers differ for {len(differ)} loans: {differ[:10]}\n{stuck(settings, tmp_path)}"
         )
     finally:
         for worker in workers:
