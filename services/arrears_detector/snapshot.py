@@ -1,8 +1,13 @@
 """JSON-safe snapshots of a ``LoanLedger`` (the Faust table value), exact on round trip.
 
 Decimals travel as strings (``str`` keeps the exponent, so "10.50" stays "10.50"), dates
-as ISO strings, the id window as hex. ``SNAPSHOT_VERSION`` changes whenever the shape
-does; an unknown version is refused rather than guessed.
+as ISO strings, the id window as hex. ``SNAPSHOT_VERSION`` changes whenever the shape or
+the meaning of a field does; an unknown version is refused rather than guessed.
+
+Version 2 holds the id window as XXH3-64 digests (``idempotency``); version 1 held BLAKE2b
+ones. A version-1 snapshot is still read, with an empty window: its digests can never match
+an XXH3 digest, so keeping them would only hide ids that were no longer there. What that
+costs, and how to upgrade without it mattering, is in docs/decisions/0102.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from services.arrears_detector.state import (
     collection,
 )
 
-SNAPSHOT_VERSION: Final = 1
+SNAPSHOT_VERSION: Final = 2
+_READABLE: Final = frozenset({1, SNAPSHOT_VERSION})
 
 
 def _date(value: Any) -> date | None:
@@ -99,8 +105,9 @@ def _collection(c: Collection) -> list[Any]:
 
 def from_snapshot(data: dict[str, Any]) -> LoanLedger:
     """Rebuild the ledger ``to_snapshot`` described; raises on an unknown version."""
-    if data.get("v") != SNAPSHOT_VERSION:
-        raise ValueError(f"unsupported ledger snapshot version {data.get('v')!r}")
+    version = data.get("v")
+    if version not in _READABLE:
+        raise ValueError(f"unsupported ledger snapshot version {version!r}")
     exposure = data["exposure"]
     return LoanLedger(
         loan_id=data["loan_id"],
@@ -135,5 +142,5 @@ def from_snapshot(data: dict[str, Any]) -> LoanLedger:
         default_since=_date(data["default_since"]),
         probation_start=_date(data["probation_start"]),
         distressed_on=_date(data["distressed_on"]),
-        recent_ids=bytes.fromhex(data["recent_ids"]),
+        recent_ids=bytes.fromhex(data["recent_ids"]) if version == SNAPSHOT_VERSION else b"",
     )

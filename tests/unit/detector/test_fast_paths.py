@@ -322,7 +322,7 @@ def _reference_snapshot(state: LoanLedger) -> dict[str, Any]:
         return None if value is None else value.isoformat()
 
     return {
-        "v": 1,
+        "v": 2,
         "loan_id": state.loan_id,
         "client_id": state.client_id,
         "exposure": None if state.exposure is None else str(state.exposure),
