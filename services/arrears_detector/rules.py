@@ -18,7 +18,7 @@ from services.arrears_detector.emit import emit
 from services.arrears_detector.money import ZERO
 from services.arrears_detector.policy import DetectionPolicy
 from services.arrears_detector.signals import Signal
-from services.arrears_detector.state import Instalment, LoanLedger, oldest_unpaid, position
+from services.arrears_detector.state import Instalment, LoanLedger, oldest_unpaid, standing
 
 
 class LedgerError(ValueError):
@@ -43,8 +43,8 @@ def close_business_day(
     s = state.clone()
     s.last_closed = business_date
     signals = _missed(s, business_date, tick_event_id, policy)
-    dpd, past_due = position(s, business_date, policy.tolerance)
-    signals += _arrears(s, business_date, dpd, tick_event_id, policy)
+    dpd, past_due, oldest = standing(s, business_date, policy.tolerance)
+    signals += _arrears(s, business_date, dpd, oldest, tick_event_id, policy)
     signals += _default(s, business_date, past_due, tick_event_id, policy)
     return s, signals
 
@@ -53,18 +53,21 @@ def _missed(s: LoanLedger, day: date, tick: str, policy: DetectionPolicy) -> lis
     """instalment_missed for each instalment unpaid beyond tolerance at its grace deadline
     (or later: e.g. reopened by a refund), once per time it became unpaid."""
     flagged: list[Instalment] = []
-    instalments = list(s.instalments)
+    instalments = s.instalments
+    marked: list[Instalment] | None = None  # a copy only once something is flagged
     for index, inst in enumerate(instalments):
         if inst.due_date > day:
             break
         if inst.missed or inst.suspended or inst.amount - inst.paid <= policy.tolerance:
             continue
         if grace_deadline(inst.due_date, policy.grace_business_days) <= day:
-            instalments[index] = inst._replace(missed=True)
+            if marked is None:
+                marked = list(instalments)
+            marked[index] = inst._replace(missed=True)
             flagged.append(inst)
-    if not flagged:
+    if marked is None:
         return []
-    s.instalments = tuple(instalments)
+    s.instalments = tuple(marked)
     day_iso = iso(day)
     return [
         emit(
@@ -89,14 +92,19 @@ def _in_arrears_now(s: LoanLedger, policy: DetectionPolicy) -> bool:
 
 
 def _arrears(
-    s: LoanLedger, day: date, dpd: int, tick: str, policy: DetectionPolicy
+    s: LoanLedger,
+    day: date,
+    dpd: int,
+    oldest: Instalment | None,
+    tick: str,
+    policy: DetectionPolicy,
 ) -> list[Signal]:
     """Operational arrears: onset at a missed instalment, escalation on every bucket
-    increase (also on the onset day), cure when the past-due amount is back to zero."""
+    increase (also on the onset day), cure when the past-due amount is back to zero.
+    ``oldest`` is the instalment that sets ``dpd`` (``oldest_unpaid``)."""
     if not s.in_arrears and not _in_arrears_now(s, policy):
         return []
     signals: list[Signal] = []
-    oldest = oldest_unpaid(s, day, policy.tolerance)
     causes = (tick,) if oldest is None else (oldest.cause_event_id, tick)
     if not s.in_arrears:
         bucket = policy.bucket_index(dpd)

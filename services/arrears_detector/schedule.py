@@ -67,8 +67,10 @@ def on_instalment_due(s: LoanLedger, e: InstalmentDue, policy: DetectionPolicy) 
         Instalment,
         (e.instalment_id, canonical(e.due_date), amount, ZERO, e.event_id, False, suspended),
     )  # fast NamedTuple build
-    s.instalments = allocation.insert(s.instalments, new)
-    use_credit(s)
+    instalments = s.instalments
+    s.instalments = allocation.insert(instalments, new) if instalments else (new,)
+    if s.credit:
+        use_credit(s)
     return []
 
 

@@ -177,8 +177,17 @@ def position(state: LoanLedger, as_of: date, tolerance: Decimal) -> tuple[int, D
     Past due = unpaid amount of the instalments due on or before ``as_of`` that count as
     unpaid (unpaid > tolerance, not suspended); DPD = ``as_of`` - due date of the oldest.
     """
+    dpd, past_due, _ = standing(state, as_of, tolerance)
+    return dpd, past_due
+
+
+def standing(
+    state: LoanLedger, as_of: date, tolerance: Decimal
+) -> tuple[int, Decimal, Instalment | None]:
+    """``position`` plus the instalment that sets the DPD (``oldest_unpaid``), in one walk:
+    a day close needs all three."""
     past_due = ZERO
-    oldest: date | None = None
+    oldest: Instalment | None = None
     for inst in state.instalments:
         if inst.due_date > as_of:
             break
@@ -188,8 +197,8 @@ def position(state: LoanLedger, as_of: date, tolerance: Decimal) -> tuple[int, D
         if unpaid > tolerance:
             past_due += unpaid
             if oldest is None:
-                oldest = inst.due_date
-    return ((as_of - oldest).days if oldest is not None else 0), past_due
+                oldest = inst
+    return ((as_of - oldest.due_date).days if oldest is not None else 0), past_due, oldest
 
 
 def oldest_unpaid(state: LoanLedger, as_of: date, tolerance: Decimal) -> Instalment | None:
