@@ -76,6 +76,15 @@ def _receive(
     policy: DetectionPolicy,
 ) -> list[Signal]:
     amount = e.amount
+    only = allocation.exactly_one(s.instalments, amount)
+    if only is not None and e.booking_date <= only.due_date:
+        # Paid exactly and on time: what the general path below does, minus its records.
+        s.instalments = ()
+        s.net_received += amount
+        if source:
+            fields = (source, canonical(e.booking_date), *only[:3], only.amount, ())
+            s.collections = (*s.collections, tuple.__new__(Collection, fields))
+        return []
     paid = allocation.allocate(s.instalments, amount)
     instalments, allocations, leftover, fully_paid, partial = paid
     s.instalments = instalments
