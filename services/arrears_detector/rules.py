@@ -63,7 +63,8 @@ def _missed(s: LoanLedger, day: date, tick: str, policy: DetectionPolicy) -> lis
         if grace_deadline(inst.due_date, policy.grace_business_days) <= day:
             if marked is None:
                 marked = list(instalments)
-            marked[index] = inst._replace(missed=True)
+            # inst._replace(missed=True), without _replace's Python-level _make (hot path)
+            marked[index] = tuple.__new__(Instalment, (*inst[:5], True, inst[6]))
             flagged.append(inst)
     if marked is None:
         return []
