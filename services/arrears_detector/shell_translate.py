@@ -15,6 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
+import msgspec
+
 from schemas.ids import deterministic_id
 from schemas.money import CANONICAL_NON_NEGATIVE_PATTERN, CANONICAL_POSITIVE_PATTERN
 from schemas.signals import ArrearsSignal, DayClosed
@@ -111,12 +113,12 @@ def decode_validating(raw: bytes) -> tuple[domain.DomainEvent, str]:
 # Canonical amount strings are exactly the inputs for which ``Decimal(text)`` already is the
 # ``money.normalised`` value (same digits, exponent -2, positive where it must be).
 
-_READER: Final = json.JSONDecoder()
 _POSITIVE: Final = re.compile(CANONICAL_POSITIVE_PATTERN).fullmatch
 _NON_NEGATIVE: Final = re.compile(CANONICAL_NON_NEGATIVE_PATTERN).fullmatch
 _MAX_ID: Final = 128
 _EUR: Final = "EUR"
 _new: Final = object.__new__
+_loads: Final = msgspec.json.Decoder().decode
 
 
 def _ids(*values: object) -> bool:
@@ -312,12 +314,15 @@ _BUILDERS: Final[dict[str, Callable[[str, Any], domain.DomainEvent | None]]] = {
 def _decode_fast(raw: bytes) -> tuple[domain.DomainEvent, str] | None:
     """``decode_validating(raw)`` for canonical records, ``None`` (or an exception) otherwise.
 
-    ``raw_decode`` of the UTF-8 text is what ``json.loads`` does for such bytes (no BOM, no
-    surrounding whitespace); anything else fails here and is read by ``json.loads`` again.
+    msgspec's JSON decoder (C, reads the bytes without decoding them to text first: 0.8 µs
+    against 1.9 µs for ``json``'s ``raw_decode`` of a collection record) returns what
+    ``json.loads`` does for UTF-8 JSON. What it refuses and ``json.loads`` reads (a BOM,
+    UTF-16 or UTF-32, NaN, lone surrogates, floats out of range) raises here and goes to
+    ``json.loads``. Not orjson: Faust switches its own JSON codec to orjson when it is
+    installed, which would change every changelog's bytes (docs/performance.md).
     """
-    text = raw.decode("utf-8")
-    message, end = _READER.raw_decode(text)
-    if end != len(text) or type(message) is not dict:
+    message = _loads(raw)
+    if type(message) is not dict:
         return None
     build = _BUILDERS.get(message["type"])
     data, event_time = message["data"], message["time"]

@@ -210,8 +210,8 @@ def test_bytes_that_are_not_records_are_refused_as_before(raw: bytes) -> None:
 
 @pytest.mark.parametrize("event_type", FAST_TYPES)
 def test_encodings_json_loads_reads_but_the_fast_path_does_not(event_type: str) -> None:
-    """BOM, UTF-16/32, surrounding whitespace: ``json.loads`` reads them, the fast path
-    leaves them to it, and the result is the same event."""
+    """BOM, UTF-16/32: ``json.loads`` reads them, the fast path leaves them to it, and the
+    result is the same event. Surrounding whitespace the fast path reads itself, alike."""
     raw = _canonical(
         json.loads(json.dumps(next(v for v in _examples() if v["type"] == event_type)))
     )
@@ -221,12 +221,14 @@ def test_encodings_json_loads_reads_but_the_fast_path_does_not(event_type: str) 
         text.encode("utf-16"),
         text.encode("utf-16-le"),
         text.encode("utf-32"),
-        b" " + raw,
-        raw + b"\n",
     ):
         assert _fast(other) is None
         assert _outcome(decode, other) == _outcome(reference_decode, other)
         assert _outcome(decode, other)[0] == "ok"
+    assert _fast(raw) is not None
+    for spaced in (b" " + raw, raw + b"\n", b"\t" + raw + b" \r\n"):
+        assert _fast(spaced) == _fast(raw)
+        assert _outcome(decode, spaced) == _outcome(reference_decode, spaced)
 
 
 def _examples() -> list[dict[str, Any]]:
