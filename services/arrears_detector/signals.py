@@ -28,7 +28,7 @@ def signal_id(loan_id: str, signal_type: SignalType, *cause: str) -> str:
     joined = SEPARATOR.join((_TOPIC, loan_id, signal_type, *cause))
     if joined.count(SEPARATOR) != 2 + len(cause):
         return deterministic_id(_TOPIC, loan_id, signal_type, *cause)
-    return sha256(joined.encode("utf-8")).hexdigest()[:32]
+    return sha256(joined.encode("utf-8")).digest()[:16].hex()  # hexdigest()[:32], cheaper
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -171,21 +171,16 @@ class LoanLedger:
         return c
 
 
-def position(state: LoanLedger, as_of: date, tolerance: Decimal) -> tuple[int, Decimal]:
-    """(DPD, past-due amount) at the close of ``as_of`` (domain.md Conventions).
-
-    Past due = unpaid amount of the instalments due on or before ``as_of`` that count as
-    unpaid (unpaid > tolerance, not suspended); DPD = ``as_of`` - due date of the oldest.
-    """
-    dpd, past_due, _ = standing(state, as_of, tolerance)
-    return dpd, past_due
-
-
 def standing(
     state: LoanLedger, as_of: date, tolerance: Decimal
 ) -> tuple[int, Decimal, Instalment | None]:
-    """``position`` plus the instalment that sets the DPD (``oldest_unpaid``), in one walk:
-    a day close needs all three."""
+    """(DPD, past-due amount, the instalment that sets the DPD) at the close of ``as_of``
+    (domain.md Conventions), in one walk.
+
+    Past due = unpaid amount of the instalments due on or before ``as_of`` that count as
+    unpaid (unpaid > tolerance, not suspended); DPD = ``as_of`` - due date of the oldest of
+    them (``oldest_unpaid``).
+    """
     past_due = ZERO
     oldest: Instalment | None = None
     for inst in state.instalments:

@@ -281,6 +281,7 @@ def test_emitted_signals_equal_ones_built_by_the_dataclass(log: list[DomainEvent
     for signal in Partition().feed_all(log):
         fields = {f.name: getattr(signal, f.name) for f in dataclasses.fields(Signal)}
         rebuilt = Signal(**fields)
+        assert type(signal) is Signal
         assert repr(signal) == repr(rebuilt)
         assert signal == rebuilt
         assert hash(signal) == hash(rebuilt)
@@ -315,6 +316,8 @@ def test_emit_fills_every_field_of_the_signal() -> None:
         reason_category="retryable",
         bucket="31-60",
     )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        signal.dpd = 1  # type: ignore[misc]  # still frozen after the __class__ switch
 
 
 def _reference_snapshot(state: LoanLedger) -> dict[str, Any]:
