@@ -35,28 +35,26 @@ class Payment(NamedTuple):
     """The instalment this payment left partly unpaid (as it is after it)."""
 
 
-def exactly_one(instalments: tuple[Instalment, ...], amount: Decimal) -> Instalment | None:
-    """The only open instalment, when ``amount`` pays exactly it: ``allocate`` would pay it in
-    full and leave nothing over. The usual collection; its caller can then skip building the
-    ``Payment`` and ``Allocation`` records (a tuple subclass instance costs ~2,000 instructions
-    to build and free)."""
+def paid_in_full(instalments: tuple[Instalment, ...], amount: Decimal) -> Instalment | None:
+    """The only open instalment, when ``amount`` pays all of it: the usual payment, for which
+    ``allocate`` has nothing to walk, and a caller that needs no ``Payment`` can skip building
+    one (a tuple subclass instance costs ~2,000 instructions to build and free)."""
     if len(instalments) == 1:
         only = instalments[0]
-        if not only.suspended and not only.paid and only.amount == amount:
+        if not only.suspended and not only.paid and only.amount <= amount:
             return only
     return None
 
 
 def allocate(instalments: tuple[Instalment, ...], amount: Decimal) -> Payment:
     """Allocate ``amount`` to the oldest unpaid, unsuspended instalments first."""
-    if len(instalments) == 1:  # the common case: exactly this month's instalment is open
-        only = instalments[0]
-        if not only.suspended and not only.paid and only.amount <= amount:
-            # tuple.__new__ skips NamedTuple's Python-level __new__: half the cost, hot path.
-            alloc = tuple.__new__(
-                Allocation, (only.instalment_id, only.due_date, only.amount, only.amount)
-            )
-            return tuple.__new__(Payment, ((), (alloc,), amount - only.amount, (only,), None))
+    only = paid_in_full(instalments, amount)
+    if only is not None:  # the common case: exactly this month's instalment is open
+        # tuple.__new__ skips NamedTuple's Python-level __new__: half the cost, hot path.
+        alloc = tuple.__new__(
+            Allocation, (only.instalment_id, only.due_date, only.amount, only.amount)
+        )
+        return tuple.__new__(Payment, ((), (alloc,), amount - only.amount, (only,), None))
     remaining = amount
     kept: list[Instalment] = []
     allocations: list[Allocation] = []

@@ -76,8 +76,8 @@ def _receive(
     policy: DetectionPolicy,
 ) -> list[Signal]:
     amount = e.amount
-    only = allocation.exactly_one(s.instalments, amount)
-    if only is not None and e.booking_date <= only.due_date:
+    only = allocation.paid_in_full(s.instalments, amount)
+    if only is not None and only.amount == amount and e.booking_date <= only.due_date:
         # Paid exactly and on time: what the general path below does, minus its records.
         s.instalments = ()
         s.net_received += amount
@@ -160,8 +160,7 @@ def on_collected(s: LoanLedger, e: DirectDebitCollected, policy: DetectionPolicy
 
     A second collection with a known end-to-end id is the same bank transaction.
     """
-    if len(s.collections) > 2:  # _forget_old_collections' own first test, without the call
-        _forget_old_collections(s, e.booking_date, policy)
+    _forget_old_collections(s, e.booking_date, policy)
     e2e = e.end_to_end_id
     for record in s.collections:
         if record[0] == e2e:  # record.end_to_end_id, as a plain index on the hot path

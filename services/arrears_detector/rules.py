@@ -18,7 +18,7 @@ from services.arrears_detector.emit import emit
 from services.arrears_detector.money import ZERO
 from services.arrears_detector.policy import DetectionPolicy
 from services.arrears_detector.signals import Signal
-from services.arrears_detector.state import Instalment, LoanLedger, oldest_unpaid, standing
+from services.arrears_detector.state import Instalment, LoanLedger, standing
 
 
 class LedgerError(ValueError):
@@ -45,7 +45,7 @@ def close_business_day(
     signals = _missed(s, business_date, tick_event_id, policy)
     dpd, past_due, oldest = standing(s, business_date, policy.tolerance)
     signals += _arrears(s, business_date, dpd, oldest, tick_event_id, policy)
-    signals += _default(s, business_date, past_due, tick_event_id, policy)
+    signals += _default(s, business_date, past_due, oldest, tick_event_id, policy)
     return s, signals
 
 
@@ -102,7 +102,7 @@ def _arrears(
 ) -> list[Signal]:
     """Operational arrears: onset at a missed instalment, escalation on every bucket
     increase (also on the onset day), cure when the past-due amount is back to zero.
-    ``oldest`` is the instalment that sets ``dpd`` (``oldest_unpaid``)."""
+    ``oldest`` is the instalment that sets ``dpd`` (``standing``)."""
     if not s.in_arrears and not _in_arrears_now(s, policy):
         return []
     signals: list[Signal] = []
@@ -146,10 +146,16 @@ def _arrears(
 
 
 def _default(
-    s: LoanLedger, day: date, past_due: Decimal, tick: str, policy: DetectionPolicy
+    s: LoanLedger,
+    day: date,
+    past_due: Decimal,
+    oldest: Instalment | None,
+    tick: str,
+    policy: DetectionPolicy,
 ) -> list[Signal]:
     """Default clock (CRR art. 178): material past due at the close of every day for more
-    than ``default_after_days`` days; cure after a probation without triggers."""
+    than ``default_after_days`` days; cure after a probation without triggers. ``oldest``
+    is the instalment that sets the DPD (``standing``)."""
     exposure = s.exposure if s.exposure is not None else ZERO
     material = (
         past_due > policy.materiality_amount and past_due > exposure * policy.materiality_ratio
@@ -166,7 +172,6 @@ def _default(
             return []
         s.default_since = day
         s.probation_start = None
-        oldest = oldest_unpaid(s, day, policy.tolerance)
         causes = (tick,) if oldest is None else (oldest.cause_event_id, tick)
         return [emit(s, "default_entered", day, (iso(day),), causes, policy)]
     if material:

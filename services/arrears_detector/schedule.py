@@ -67,10 +67,8 @@ def on_instalment_due(s: LoanLedger, e: InstalmentDue, policy: DetectionPolicy) 
         Instalment,
         (e.instalment_id, canonical(e.due_date), amount, ZERO, e.event_id, False, suspended),
     )  # fast NamedTuple build
-    instalments = s.instalments
-    s.instalments = allocation.insert(instalments, new) if instalments else (new,)
-    if s.credit:
-        use_credit(s)
+    s.instalments = allocation.insert(s.instalments, new)
+    use_credit(s)
     return []
 
 

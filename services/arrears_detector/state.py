@@ -179,7 +179,7 @@ def standing(
 
     Past due = unpaid amount of the instalments due on or before ``as_of`` that count as
     unpaid (unpaid > tolerance, not suspended); DPD = ``as_of`` - due date of the oldest of
-    them (``oldest_unpaid``).
+    them.
     """
     past_due = ZERO
     oldest: Instalment | None = None
@@ -194,16 +194,6 @@ def standing(
             if oldest is None:
                 oldest = inst
     return ((as_of - oldest.due_date).days if oldest is not None else 0), past_due, oldest
-
-
-def oldest_unpaid(state: LoanLedger, as_of: date, tolerance: Decimal) -> Instalment | None:
-    """The instalment that sets the DPD at ``as_of``, if any."""
-    for inst in state.instalments:
-        if inst.due_date > as_of:
-            return None
-        if not inst.suspended and inst.amount - inst.paid > tolerance:
-            return inst
-    return None
 
 
 def is_suspended(due_date: date, pauses: tuple[Pause, ...]) -> bool:
