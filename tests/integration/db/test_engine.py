@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,5 +91,74 @@ def test_read_only_connections_cannot_write_on_postgresql(pg_url: str, pg_schema
             connection.execute(sa.text("CREATE TABLE should_not_exist (x integer)"))
         with engine.connect() as connection:  # the pooled connection is writable again
             assert connection.execute(sa.text("SHOW transaction_read_only")).scalar() == "off"
+    finally:
+        engine.dispose()
+
+
+def _writer_lock_of(engine: sa.Engine) -> threading.Lock:
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        lock = getattr(raw, "writer_lock", None)
+    assert isinstance(lock, type(threading.Lock()))
+    return lock
+
+
+def test_sqlite_writers_of_one_process_queue_on_one_lock_per_file(tmp_path: Path) -> None:
+    """Held from BEGIN IMMEDIATE to the end of the transaction however it ends; readers and
+    other files never take it, two engines on one file share it."""
+    path = tmp_path / "demo.db"
+    engine, twin, other = (
+        make_engine(f"sqlite:///{p}") for p in (path, path, tmp_path / "other.db")
+    )
+    try:
+        lock = _writer_lock_of(engine)
+        assert _writer_lock_of(twin) is lock
+        assert _writer_lock_of(other) is not lock
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            assert lock.locked()
+            with other.begin():
+                pass  # another file: not this lock
+        assert not lock.locked()
+        held_when_failing = []
+
+        def fail_while_writing() -> None:
+            with engine.begin():
+                held_when_failing.append(lock.locked())
+                raise RuntimeError("abort")
+
+        with pytest.raises(RuntimeError, match="abort"):
+            fail_while_writing()
+        assert held_when_failing == [True]
+        assert not lock.locked()
+        with connect_read_only(twin) as reader, reader.begin():
+            assert not lock.locked()
+            assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+    finally:
+        for e in (engine, twin, other):
+            e.dispose()
+
+
+def test_sqlite_writers_of_many_threads_lose_no_update(tmp_path: Path) -> None:
+    """Read-modify-write from eight threads: every transaction waits its turn, none fails
+    with "database is locked" and none overwrites another's increment."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    threads, rounds = 8, 40
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
+        connection.exec_driver_sql("INSERT INTO counter VALUES (0)")
+
+    def increment() -> None:
+        for _ in range(rounds):
+            with engine.begin() as connection:
+                n = connection.exec_driver_sql("SELECT n FROM counter").scalar_one()
+                connection.exec_driver_sql("UPDATE counter SET n = ?", (n + 1,))
+
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            for future in [pool.submit(increment) for _ in range(threads)]:
+                future.result()
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT n FROM counter").scalar() == threads * rounds
     finally:
         engine.dispose()
