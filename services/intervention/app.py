@@ -255,7 +255,7 @@ class InterventionShell:
 
     async def handle_signals(self, events: Sequence[EventT[Any]]) -> None:
         """Dead-letter what fits no contract, then store the rest in one transaction."""
-        items: list[tuple[Position, Callable[[Tx], object]]] = []
+        items: list[tuple[Position, SignalsMessage]] = []
         has_marker = False
         for event in events:
             EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
@@ -265,21 +265,18 @@ class InterventionShell:
                 await self._invalid(event, "invalid_signal", exc)
                 continue
             has_marker = has_marker or isinstance(message, DayClosed)
-            items.append((self._position(event), self._signal_work(message)))
+            items.append((self._position(event), message))
         if items:
             # A marker's handler takes the watermark lock; taken before the batch's client
             # locks and row writes, no two batches can wait on each other through it.
             prelude = Tx.lock_watermarks if has_marker else None
-            await retry_db("signals", lambda: self.repository.run_batch(items, prelude))
+            await retry_db(
+                "signals", lambda: self.repository.run_batch(items, self._on_signals, prelude)
+            )
             self.relay.wake.set()
 
-    def _signal_work(self, message: SignalsMessage) -> Callable[[Tx], object]:
-        return lambda tx: self._on_signals(tx, message)
-
-    def _on_signals(self, tx: Tx, message: SignalsMessage) -> object:
-        if isinstance(message, DayClosed):
-            return handlers.on_day_closed(tx, message, self.context)
-        return handlers.on_signal(tx, message, self.context)
+    def _on_signals(self, tx: Tx, messages: list[SignalsMessage]) -> object:
+        return handlers.on_signal_messages(tx, messages, self.context)
 
     def _add_webhook(self) -> None:
         shell = self

@@ -10,7 +10,7 @@ relay publishes them to outcomes.v1 afterwards, so SQL and the topic can never d
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
@@ -22,7 +22,7 @@ from schemas.enrolments import Enrolment
 from schemas.ids import deterministic_id
 from schemas.outcomes import OutcomeEnvelope
 from schemas.preferences import ContactPreference
-from schemas.signals import ArrearsSignal, DayClosed
+from schemas.signals import ArrearsSignal, DayClosed, SignalsMessage
 from schemas.sofie_api import EngagementCallback, SofieDeliveryRequest
 from services.arrears_detector.calendar import is_business_day, next_business_day
 from services.intervention import metrics
@@ -145,9 +145,69 @@ def on_preference(tx: Tx, message: ContactPreference) -> bool:
 def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
     """Observe the signal (both arms) and decide the playbook's actions for an enrolled
     client in follow-up; returns how many decisions were made."""
+    return on_signals(tx, [signal], ctx)
+
+
+def on_signals(tx: Tx, signals: Sequence[ArrearsSignal], ctx: Context) -> int:
+    """``on_signal`` for each of ``signals`` in order, with set-wise reads and writes.
+
+    The detector reports on the whole portfolio, and most signals are of clients outside the
+    pilot: for them a signal is one observation and one ``signal_observed`` outcome. Those are
+    written for the whole list at once (one lock per client, one insert of observations, one
+    query of enrolments, outcomes in bulk); only an enrolled client's signal is decided one
+    at a time, after the outcomes before it, so the rows and the relay's order are those of
+    ``on_signal`` one by one. A signal id seen before (a redelivery upstream, at another
+    offset), even earlier in the same list, is skipped: deciding again would meet its own
+    earlier contacts and suppress them as repeats.
+    """
+    if not signals:
+        return 0
+    tx.lock_clients(s.data.client_id for s in signals)
+    observations = [_observation(s) for s in signals]
+    new = tx.insert_observations(observations)
+    enrolled = tx.get_enrolments(s.data.client_id for s in signals if s.id in new)
+    pending: list[OutcomeRow] = []
+    decided = 0
+    for signal, observation in zip(signals, observations, strict=True):
+        if signal.id not in new:
+            continue
+        new.discard(signal.id)  # a second copy in the same list is a duplicate
+        enrolment = enrolled.get(signal.data.client_id)
+        arm = enrolment.arm if enrolment is not None else None
+        pending.append(outcome_row(signal_observed(signal, ctx.study_key), arm))
+        if enrolment is None:
+            continue  # decided when the enrolment arrives (see on_enrolment)
+        tx.insert_outcomes(pending)
+        pending = []
+        metrics.SIGNALS.labels(arm=enrolment.arm, type=signal.type).inc()
+        decided += act(tx, enrolment, _facts(observation), ctx)
+    tx.insert_outcomes(pending)
+    return decided
+
+
+def on_signal_messages(tx: Tx, messages: Sequence[SignalsMessage], ctx: Context) -> int:
+    """A batch of the detector's topic in order: runs of signals between day-closed markers
+    go to ``on_signals`` together, each marker to ``on_day_closed`` where it stands.
+
+    Every client of the batch is locked first, in one order (see ``Tx.lock_clients``).
+    Returns the decisions made.
+    """
+    tx.lock_clients(m.data.client_id for m in messages if isinstance(m, ArrearsSignal))
+    decided = 0
+    run: list[ArrearsSignal] = []
+    for message in messages:
+        if isinstance(message, DayClosed):
+            decided += on_signals(tx, run, ctx)
+            run = []
+            on_day_closed(tx, message, ctx)
+        else:
+            run.append(message)
+    return decided + on_signals(tx, run, ctx)
+
+
+def _observation(signal: ArrearsSignal) -> ObservationRow:
     data = signal.data
-    tx.lock_client(data.client_id)
-    observation = ObservationRow(
+    return ObservationRow(
         signal_id=signal.id,
         client_id=data.client_id,
         loan_id=data.loan_id,
@@ -156,18 +216,6 @@ def on_signal(tx: Tx, signal: ArrearsSignal, ctx: Context) -> int:
         dpd=data.dpd,
         signal_time=signal.time,
     )
-    if not tx.insert_observation(observation):
-        # The same signal id again (a redelivery upstream, at another offset): deciding again
-        # would meet its own earlier contacts and suppress them as repeats.
-        return 0
-    enrolment = tx.get_enrolment(data.client_id)
-    arm = enrolment.arm if enrolment is not None else None
-    outcomes = [outcome_row(signal_observed(signal, ctx.study_key), arm)]
-    tx.insert_outcomes(outcomes)
-    if enrolment is None:
-        return 0  # decided when the enrolment arrives (see on_enrolment)
-    metrics.SIGNALS.labels(arm=enrolment.arm, type=signal.type).inc()
-    return act(tx, enrolment, _facts(observation), ctx)
 
 
 def enrolment_facts(row: EnrolmentRow, message: Enrolment) -> SignalFacts:
@@ -405,5 +453,7 @@ __all__ = [
     "on_enrolment",
     "on_preference",
     "on_signal",
+    "on_signal_messages",
+    "on_signals",
     "outcome_row",
 ]

@@ -36,6 +36,7 @@ from services.intervention.repository_rows import (
 from services.intervention.repository_sql import (
     OUTCOME_COLUMNS,
     advance_position,
+    claim_positions,
     decision_from,
     enrolment_from,
     outcome_from,
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 class InterventionRepository:
@@ -100,32 +102,31 @@ class InterventionRepository:
 
     def run_batch(
         self,
-        items: Sequence[tuple[Position, Callable[[Tx], object]]],
+        items: Sequence[tuple[Position, M]],
+        apply: Callable[[Tx, list[M]], object],
         prelude: Callable[[Tx], object] | None = None,
     ) -> list[bool]:
-        """``run`` for consecutive messages in ONE transaction, in order; which were applied.
+        """Consecutive messages in ONE transaction: claim each position, then ``apply`` the
+        claimed messages, in order; returns which were claimed.
 
-        Every message keeps its own claim, so the result is exactly that of ``run`` one by one
-        (a later message sees the writes of the earlier ones), but the batch pays for one
-        commit: at the volume of a whole portfolio's signals, one commit per message was the
-        intervention's bottleneck. Any failure rolls the whole batch back, positions included.
-        ``prelude`` runs first, before any claim: the place to take locks the batch will need,
-        in one order for every transaction.
+        Every message keeps its own claim (``claim_positions``), so when ``apply`` does to a
+        list what the handlers do to its messages one by one, the result is exactly that of
+        ``run`` one by one; but the batch pays for one commit and can write set-wise. At the
+        volume of a whole portfolio's signals, a commit and five statements per message were
+        the intervention's bottleneck. Any failure rolls the whole batch back, positions
+        included. ``prelude`` runs first, before any claim: the place to take locks the batch
+        will need, in one order for every transaction.
         """
-        applied: list[bool] = []
         with self._engine.begin() as connection:
             tx = Tx(connection)
             try:
                 if prelude is not None:
                     prelude(tx)
-                for position, work in items:
-                    claimed = advance_position(connection, position)
-                    applied.append(claimed)
-                    if claimed:
-                        work(tx)
+                claimed = claim_positions(connection, [position for position, _ in items])
+                apply(tx, [message for (_, message), ok in zip(items, claimed, strict=True) if ok])
             finally:
                 tx.close()
-        return applied
+        return claimed
 
     def record(self, position: Position, outcomes: Sequence[OutcomeRow]) -> bool:
         """Store ``outcomes`` (queued for the relay) with ``position``, as one ``run``.

@@ -6,6 +6,7 @@ into one commit (a position, decisions, outbox rows and outcomes together).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import fields
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -62,9 +63,11 @@ def insert_for(connection: Connection, table: sa.Table) -> postgresql.Insert | s
 
     ON CONFLICT is spelled the same on both backends; the two constructs share the methods used.
     """
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _insert_construct(connection.dialect.name, table)
+
+
+def _insert_construct(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 def advance_position(connection: Connection, position: Position) -> bool:
@@ -77,11 +80,90 @@ def advance_position(connection: Connection, position: Position) -> bool:
     also covers a position's very first record, when there is no row to lock yet. On SQLite the
     engine begins every writing transaction with ``BEGIN IMMEDIATE``, serialising writers.
     """
-    insert = insert_for(connection, consumer_positions).values(
-        consumer=position.consumer,
-        topic=position.topic,
-        partition=position.partition,
-        last_offset=position.offset,
+    # RETURNING (not rowcount, which drivers need not report for INSERT) yields the row only
+    # when it was inserted or advanced.
+    claimed = connection.execute(_advance_statement(connection.dialect.name), _key(position))
+    return claimed.first() is not None
+
+
+def claim_positions(connection: Connection, positions: Sequence[Position]) -> list[bool]:
+    """``advance_position`` for consecutive messages, in order, with the same answers.
+
+    A batch of one partition's messages costs two statements (lock and read the stored
+    offset, write the last claimed one) instead of one upsert per message: at a portfolio's
+    volume of signals the per-message claim was a fifth of the intervention's time. The rows
+    are locked in one order (sorted) in every transaction, and held to the commit, so a
+    racing worker waits exactly as it waits for ``advance_position``. A partition with no row
+    yet is claimed message by message until the upsert has created (and locked) its row.
+    """
+    keys = sorted({(p.consumer, p.topic, p.partition) for p in positions})
+    stored = {key: _locked_offset(connection, *key) for key in keys}
+    advanced: set[tuple[str, str, int]] = set()
+    claimed: list[bool] = []
+    for position in positions:
+        key = (position.consumer, position.topic, position.partition)
+        last = stored[key]
+        if last is None:
+            applies = advance_position(connection, position)
+        else:
+            applies = position.offset > last
+            if applies:
+                advanced.add(key)
+        if applies:
+            stored[key] = position.offset
+        claimed.append(applies)
+    for key in sorted(advanced):
+        consumer, topic, partition = key
+        connection.execute(
+            _ADVANCE_TO,
+            {
+                "p_consumer": consumer,
+                "p_topic": topic,
+                "p_partition": partition,
+                "p_offset": stored[key],
+            },
+        )
+    return claimed
+
+
+def _key(position: Position) -> dict[str, Any]:
+    return {
+        "p_consumer": position.consumer,
+        "p_topic": position.topic,
+        "p_partition": position.partition,
+        "p_offset": position.offset,
+    }
+
+
+_POSITION_KEY = (
+    consumer_positions.c.consumer == sa.bindparam("p_consumer"),
+    consumer_positions.c.topic == sa.bindparam("p_topic"),
+    consumer_positions.c.partition == sa.bindparam("p_partition"),
+)
+_LOCKED_OFFSET = sa.select(consumer_positions.c.last_offset).where(*_POSITION_KEY).with_for_update()
+_ADVANCE_TO = (
+    consumer_positions.update()
+    .where(*_POSITION_KEY)
+    .values(last_offset=sa.bindparam("p_offset"), updated_at=sa.func.current_timestamp())
+)
+
+
+def _locked_offset(connection: Connection, consumer: str, topic: str, partition: int) -> int | None:
+    """The stored offset, row-locked to the commit on PostgreSQL (SQLite serialises writers)."""
+    value = connection.execute(
+        _LOCKED_OFFSET, {"p_consumer": consumer, "p_topic": topic, "p_partition": partition}
+    ).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+@functools.cache
+def _advance_statement(dialect: str) -> sa.Executable:
+    """Built once per dialect: building and hashing the construct cost more than running it."""
+    insert = _insert_construct(dialect, consumer_positions).values(
+        consumer=sa.bindparam("p_consumer"),
+        topic=sa.bindparam("p_topic"),
+        partition=sa.bindparam("p_partition"),
+        last_offset=sa.bindparam("p_offset"),
     )
     statement = insert.on_conflict_do_update(
         index_elements=[
@@ -95,10 +177,7 @@ def advance_position(connection: Connection, position: Position) -> bool:
         },
         where=consumer_positions.c.last_offset < insert.excluded.last_offset,
     )
-    # RETURNING (not rowcount, which drivers need not report for INSERT) yields the row only
-    # when it was inserted or advanced.
-    claimed = connection.execute(statement.returning(consumer_positions.c.last_offset))
-    return claimed.first() is not None
+    return statement.returning(consumer_positions.c.last_offset)
 
 
 def insert_new(
@@ -114,10 +193,17 @@ def insert_new(
     """
     if not values:
         return []
-    statement = (
-        insert_for(connection, table).on_conflict_do_nothing(index_elements=[key]).returning(key)
-    )
+    statement = _insert_new_statement(connection.dialect.name, table, key)
     return list(connection.execute(statement, list(values)).scalars())
+
+
+@functools.cache
+def _insert_new_statement(dialect: str, table: sa.Table, key: sa.Column[Any]) -> sa.Executable:
+    return (
+        _insert_construct(dialect, table)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(key)
+    )
 
 
 def insert_outcomes(connection: Connection, rows: Sequence[OutcomeRow]) -> int:

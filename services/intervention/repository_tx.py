@@ -8,7 +8,7 @@ deterministic ids), so a message handled again after a crash changes nothing twi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -57,6 +57,7 @@ class Tx:
 
     def __init__(self, connection: Connection) -> None:
         self._connection: Connection | None = connection
+        self._locked: set[str] = set()
 
     def close(self) -> None:
         """Called by ``run`` when the transaction ends; later use is a bug and raises."""
@@ -76,7 +77,17 @@ class Tx:
         enrolment's transaction misses the signal (write skew), and neither would decide on
         it.
         """
-        self._advisory_lock(f"client/{client_id}")
+        self.lock_clients([client_id])
+
+    def lock_clients(self, client_ids: Iterable[str]) -> None:
+        """``lock_client`` for many clients, in sorted order, each once per transaction.
+
+        One order for every transaction: two batches that share clients wait for each other
+        instead of deadlocking.
+        """
+        for client_id in sorted(set(client_ids) - self._locked):
+            self._advisory_lock(f"client/{client_id}")
+            self._locked.add(client_id)
 
     def lock_watermarks(self) -> None:
         """Serialise this transaction with every other one that advances a watermark.
@@ -101,9 +112,16 @@ class Tx:
     # Enrolment and assignment
 
     def get_enrolment(self, client_id: str) -> EnrolmentRow | None:
-        query = sa.select(*enrolments.c).where(enrolments.c.client_id == client_id)
-        row = self._conn.execute(query).first()
+        row = self._conn.execute(_ENROLMENT, {"client_id": client_id}).first()
         return None if row is None else enrolment_from(row)
+
+    def get_enrolments(self, client_ids: Iterable[str]) -> dict[str, EnrolmentRow]:
+        """The enrolled ones of ``client_ids``, by client id (one query)."""
+        wanted = list(set(client_ids))
+        if not wanted:
+            return {}
+        rows = self._conn.execute(_ENROLMENTS, {"client_ids": wanted})
+        return {row.client_id: enrolment_from(row) for row in rows}
 
     def insert_enrolment(self, row: EnrolmentRow) -> bool:
         """Enrol a client; False (writing nothing) when the client is already enrolled.
@@ -156,19 +174,24 @@ class Tx:
 
     def insert_observation(self, row: ObservationRow) -> bool:
         """Remember a signal for the follow-up summary; False if it was seen before."""
-        values = {
-            "signal_id": row.signal_id,
-            "client_id": row.client_id,
-            "loan_id": row.loan_id,
-            "signal_type": row.signal_type,
-            "business_date": row.business_date,
-            "dpd": row.dpd,
-            "signal_time": row.signal_time,
-        }
-        inserted = insert_new(
-            self._conn, signal_observations, signal_observations.c.signal_id, [values]
-        )
-        return bool(inserted)
+        return bool(self.insert_observations([row]))
+
+    def insert_observations(self, rows: Sequence[ObservationRow]) -> set[str]:
+        """Remember signals (one statement); the ids of those not seen before."""
+        values = [
+            {
+                "signal_id": row.signal_id,
+                "client_id": row.client_id,
+                "loan_id": row.loan_id,
+                "signal_type": row.signal_type,
+                "business_date": row.business_date,
+                "dpd": row.dpd,
+                "signal_time": row.signal_time,
+            }
+            for row in rows
+        ]
+        table = signal_observations
+        return set(insert_new(self._conn, table, table.c.signal_id, values))
 
     def observations(self, client_id: str) -> list[ObservationRow]:
         """The client's signals by business date, then signal id (a total, replayable order)."""
@@ -277,6 +300,12 @@ class Tx:
             "outcome_id": outcome_id,
         }
         return bool(insert_new(self._conn, followups, followups.c.client_id, [values]))
+
+
+_ENROLMENT = sa.select(*enrolments.c).where(enrolments.c.client_id == sa.bindparam("client_id"))
+_ENROLMENTS = sa.select(*enrolments.c).where(
+    enrolments.c.client_id.in_(sa.bindparam("client_ids", expanding=True))
+)
 
 
 def _without_followup(query: sa.Select[Any]) -> sa.Select[Any]:

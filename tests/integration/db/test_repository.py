@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import overload
 
@@ -72,6 +74,12 @@ def test_a_failing_batch_leaves_neither_outcomes_nor_position(
     assert repository.count_outcomes() == 1
 
 
+def each(tx: Tx, works: Sequence[Callable[[Tx], object]]) -> None:
+    """A batch's ``apply`` that runs the claimed messages' work one by one."""
+    for work in works:
+        work(tx)
+
+
 def test_a_batch_claims_each_position_in_order_in_one_transaction(
     repository: InterventionRepository,
 ) -> None:
@@ -81,15 +89,38 @@ def test_a_batch_claims_each_position_in_order_in_one_transaction(
     assert repository.record(position(2), [outcome("o-2")])
 
     applied = repository.run_batch(
-        [work(1, "o-1"), work(3, "o-3"), work(3, "o-3b"), work(4, "o-4")]
+        [work(1, "o-1"), work(3, "o-3"), work(3, "o-3b"), work(4, "o-4")], each
     )
 
     # Offset 1 was behind the stored 2, the second 3 behind the first: skipped, as run would.
     assert applied == [False, True, False, True]
     assert [row.id for row in repository.outcomes()] == ["o-2", "o-3", "o-4"]
     assert repository.last_offset(CONSUMER, TOPIC, 0) == 4
-    assert repository.run_batch([work(3, "o-x"), work(4, "o-y")]) == [False, False]
+    assert repository.run_batch([work(3, "o-x"), work(4, "o-y")], each) == [False, False]
     assert repository.count_outcomes() == 3
+
+
+def test_batch_claims_answer_as_one_by_one_claims_across_partitions(
+    repository: InterventionRepository,
+) -> None:
+    """Random batches over three partitions (one never seen before each round starts),
+    stale and repeated offsets included: the batch's answers and stored offsets are those of
+    claiming one message at a time."""
+    rng = random.Random(20261128)
+    for round_ in range(12):
+        batch = [
+            position(
+                rng.randrange(0, 12), partition=rng.randrange(3), consumer=f"batch-{round_ % 4}"
+            )
+            for _ in range(rng.randrange(1, 15))
+        ]
+        alone = [replace(p, consumer=p.consumer.replace("batch", "alone")) for p in batch]
+        one_by_one = [repository.record(p, []) for p in alone]
+        assert repository.run_batch([(p, None) for p in batch], lambda tx, _: None) == one_by_one
+        for p in alone:
+            assert repository.last_offset(p.consumer, p.topic, p.partition) == (
+                repository.last_offset(p.consumer.replace("alone", "batch"), p.topic, p.partition)
+            )
 
 
 def test_a_batch_prelude_runs_first_and_inside_the_transaction(
@@ -106,7 +137,7 @@ def test_a_batch_prelude_runs_first_and_inside_the_transaction(
         raise RuntimeError("handler bug")
 
     with pytest.raises(RuntimeError, match="handler bug"):
-        repository.run_batch([(position(1), fail)], prelude)
+        repository.run_batch([(position(1), fail)], each, prelude)
 
     assert order == ["prelude", "message"]
     assert repository.count_outcomes() == 0  # rolled back with the batch
@@ -123,11 +154,11 @@ def test_a_failing_message_rolls_back_its_whole_batch(repository: InterventionRe
     ]
 
     with pytest.raises(sa.exc.IntegrityError):
-        repository.run_batch(items)
+        repository.run_batch(items, each)
 
     assert repository.last_offset(CONSUMER, TOPIC, 0) is None
     assert repository.count_outcomes() == 0
-    assert repository.run_batch(items[:1]) == [True]
+    assert repository.run_batch(items[:1], each) == [True]
     assert repository.last_offset(CONSUMER, TOPIC, 0) == 1
 
 
@@ -278,6 +309,42 @@ def test_racing_workers_apply_each_position_exactly_once(
     assert winners == [1] * rounds
     assert repository.count_outcomes() == rounds
     assert repository.last_offset(CONSUMER, TOPIC, 0) == rounds - 1
+
+
+def test_racing_batches_apply_each_position_exactly_once(
+    repository: InterventionRepository,
+) -> None:
+    """Two workers claim overlapping batches of two partitions (a rebalance mid-batch)."""
+    rounds = 15
+    barrier = threading.Barrier(2)
+    applied: dict[str, list[Position]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        try:
+            for n in range(rounds):
+                batch = [position(o, partition=o % 2) for o in range(3 * n, 3 * n + 5)]
+                barrier.wait(timeout=30)
+                claimed = repository.run_batch([(p, p) for p in batch], lambda tx, _: None)
+                applied[name] += [p for p, ok in zip(batch, claimed, strict=True) if ok]
+        except BaseException as error:
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in applied]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    together = applied["a"] + applied["b"]
+    every = {position(o, partition=o % 2) for o in range(3 * rounds + 2)}
+    # Each offset claimed exactly once, by whichever worker won its first batch.
+    assert sorted(together, key=lambda p: p.offset) == sorted(every, key=lambda p: p.offset)
+    for partition in (0, 1):
+        last = max(p.offset for p in every if p.partition == partition)
+        assert repository.last_offset(CONSUMER, TOPIC, partition) == last
 
 
 class _GatedOutcomes(Sequence[OutcomeRow]):

@@ -6,10 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from schemas.actions import Arm
@@ -18,13 +20,14 @@ from schemas.enrolments import Enrolment
 from schemas.ids import deterministic_id
 from schemas.outcomes import FollowupClosed
 from schemas.preferences import ContactPreference
-from schemas.signals import ArrearsSignal
+from schemas.signals import ArrearsSignal, DayClosed, SignalsMessage
 from services.arrears_detector.shell_translate import day_closed_marker
 from services.intervention import handlers
 from services.intervention.assignment import assign
 from services.intervention.playbook import load_playbook
 from services.intervention.pseudonym import pseudonymise
 from services.intervention.repository import InterventionRepository, Position, Tx
+from services.intervention.tables import followups, metadata, signal_observations
 
 STUDY_KEY = "a-study-key-for-the-handler-tests"
 EXPERIMENT = "sofie-pilot-test"
@@ -377,3 +380,84 @@ def test_a_signal_consumed_before_its_enrolment_is_decided_when_the_enrolment_ar
     assert len(shape(late)) == 3
     assert enrol(repo, late) == "same"
     assert len(decided(repo, late)) == 3  # the catch-up ran once
+
+
+def _state(repo: InterventionRepository, engine: Engine) -> dict[str, Any]:
+    """Everything the signal handlers write, in the order it was written where that matters
+    (the relay publishes in ``seq`` order)."""
+    with engine.connect() as connection:
+        observations = connection.execute(
+            sa.select(signal_observations).order_by(signal_observations.c.signal_id)
+        ).all()
+        followed = connection.execute(sa.select(followups).order_by(followups.c.client_id)).all()
+    return {
+        "relay": [row.id for _, row in repo.pending_relay(100_000)],
+        "outcomes": [(row.id, row.payload) for row in repo.outcomes()],
+        "decisions": repo.decisions(),
+        "observations": observations,
+        "followups": followed,
+    }
+
+
+def _wipe(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def test_a_batch_of_signals_and_markers_does_what_they_do_one_by_one(
+    repo: InterventionRepository, db_engine: Engine
+) -> None:
+    """Enrolled clients of both arms and clients outside the pilot, a signal delivered twice
+    (once within the batch), and a day-closed marker that ends the pilot between signals: one
+    batch writes exactly the rows, and queues exactly the outcomes in the same order, as the
+    messages one at a time."""
+    ctx = replace(CTX, pilot_end_date=date(2026, 2, 16))
+    treated, control = client_in("treatment"), client_in("control")
+    outside = ["N-1", "N-2"]
+    day = date(2026, 2, 2)
+    first = signal(treated, "instalment_missed", day, dpd=1)
+    messages: list[SignalsMessage] = [
+        first,
+        signal(outside[0], "instalment_missed", day, dpd=1),
+        signal(control, "instalment_missed", day, dpd=1),
+        signal(outside[1], "direct_debit_failed", day),
+        first,
+        signal(treated, "arrears_onset", day + timedelta(days=7), dpd=8),
+        signal(outside[0], "arrears_onset", day + timedelta(days=7), dpd=8),
+        day_closed_marker(0, 1, "2026-02-16", "2026-02-16T18:00:00Z"),
+        signal(control, "arrears_onset", day + timedelta(days=15), dpd=16),
+        signal(treated, "arrears_escalated", day + timedelta(days=16), dpd=31),
+        first,
+    ]
+
+    def enrol_both() -> None:
+        for client in (treated, control):
+            message = enrolment(client)
+            repo.run(
+                position("pilot.enrollments.v1"),
+                lambda tx, m=message: handlers.on_enrolment(tx, m, ctx),  # type: ignore[misc]
+            )
+
+    def one(tx: Tx, message: SignalsMessage) -> None:
+        if isinstance(message, DayClosed):
+            handlers.on_day_closed(tx, message, ctx)
+        else:
+            handlers.on_signal(tx, message, ctx)
+
+    enrol_both()
+    for message in messages:
+        repo.run(position(), lambda tx, m=message: one(tx, m))  # type: ignore[misc]
+    alone = _state(repo, db_engine)
+    _wipe(db_engine)
+    enrol_both()
+    items = [(position(), message) for message in messages]
+    claimed = repo.run_batch(
+        items, lambda tx, ms: handlers.on_signal_messages(tx, ms, ctx), Tx.lock_watermarks
+    )
+
+    assert claimed == [True] * len(messages)
+    assert _state(repo, db_engine) == alone
+    assert len(alone["decisions"]) > 2  # both arms decided on signals, not a trivial run
+    assert len(alone["followups"]) == 2
+    assert len(alone["observations"]) == len({m.id for m in messages}) - 1  # not the marker
