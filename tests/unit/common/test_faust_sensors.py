@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from faust.sensors.prometheus import FaustMetrics
 from faust.types import TP
 from prometheus_client import CollectorRegistry
@@ -44,3 +46,13 @@ def test_per_event_hooks_record_nothing() -> None:
     assert registry.get_sample_value("t_messages_received_total") == 0
     assert registry.get_sample_value("t_active_messages") == 0
     assert monitor.messages_received_total == 0
+
+
+def test_a_stream_event_keeps_the_stall_checks_clock() -> None:
+    """Faust's stall check reads ``stream_inbound_time``: a partition missing from it is
+    reported as a stream that has not started processing, at error level."""
+    monitor, _ = _monitor()
+    tp = TP("events", 2)
+    before = time.monotonic()
+    monitor.on_stream_event_in(tp, 3, None, None)
+    assert before <= monitor.stream_inbound_time[tp] <= time.monotonic()
