@@ -180,7 +180,13 @@ class InterventionSettings(CommonSettings):
         default=500, ge=1, description="Signals stored per transaction (at most)"
     )
     intervention_signal_batch_within_s: float = Field(
-        default=0.05, gt=0, description="Longest wait to fill a signal batch"
+        default=0.05, gt=0, description="Longest wait to fill a signal or enrolment batch"
+    )
+    intervention_enrolment_batch: int = Field(
+        default=50,
+        ge=1,
+        description="Enrolments stored per transaction (at most); each may decide on a year "
+        "of its client's earlier signals, so batches are smaller than the signals'",
     )
     dispatch_batch: int = Field(default=50, ge=1)
     dispatch_concurrency: int = Field(

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from schemas.codec import decode_enrolment, decode_preference, decode_signals_message, encode
+from schemas.enrolments import Enrolment
 from schemas.signals import DayClosed, SignalsMessage
 from schemas.sofie_api import EngagementCallback
 from services.common.db import make_engine, upgrade
@@ -134,13 +135,20 @@ class InterventionShell:
             concurrency=settings.dispatch_concurrency,
         )
         self.stopping = asyncio.Event()
-        for topic_name, name, handle in (
-            (settings.topic_enrolments, "enrol-clients", self.handle_enrolment),
-            (settings.topic_preferences, "contact-preferences", self.handle_preference),
-        ):
-            topic = app.topic(topic_name, partitions=partitions)
-            add_timed_agent(app, topic, name, SERVICE, handle)
-        self._add_signal_agent(app.topic(settings.topic_signals, partitions=partitions))
+        preferences = app.topic(settings.topic_preferences, partitions=partitions)
+        add_timed_agent(app, preferences, "contact-preferences", SERVICE, self.handle_preference)
+        self._add_batch_agent(
+            app.topic(settings.topic_enrolments, partitions=partitions),
+            "enrol-clients",
+            self.handle_enrolments,
+            settings.intervention_enrolment_batch,
+        )
+        self._add_batch_agent(
+            app.topic(settings.topic_signals, partitions=partitions),
+            "act-on-signals",
+            self.handle_signals,
+            settings.intervention_signal_batch,
+        )
         app.task(self._dispatch_task)
         app.task(self._relay_task)
         app.task(self._srm_task)
@@ -225,50 +233,72 @@ class InterventionShell:
             return
         await self._apply(event, lambda tx: handle(tx, message))
 
-    async def handle_enrolment(self, event: EventT[Any]) -> None:
-        await self._consume(
-            event,
-            decode_enrolment,
-            "invalid_enrolment",
-            lambda tx, message: handlers.on_enrolment(tx, message, self.context),
-        )
+    async def handle_enrolments(self, events: Sequence[EventT[Any]]) -> None:
+        """Dead-letter what fits no contract, then enrol the rest in one transaction.
+
+        One transaction per enrolment made a pilot's enrolments queue one by one behind the
+        portfolio's signal batches for the SQL write lock: in a 2,000-loan year the last of
+        428 enrolments was stored minutes after the last signal.
+        """
+        items = await self._decoded(events, decode_enrolment, "invalid_enrolment")
+        if items:
+            await retry_db(
+                "enrolments", lambda: self.repository.run_batch(items, self._on_enrolments)
+            )
+            self.relay.wake.set()
+
+    def _on_enrolments(self, tx: Tx, messages: list[Enrolment]) -> object:
+        return handlers.on_enrolments(tx, messages, self.context)
 
     async def handle_preference(self, event: EventT[Any]) -> None:
         await self._consume(event, decode_preference, "invalid_preference", handlers.on_preference)
 
-    def _add_signal_agent(self, topic: faust.TopicT) -> None:
-        """Signals in batches of up to ``intervention_signal_batch``, acked once stored."""
+    def _add_batch_agent(
+        self,
+        topic: faust.TopicT,
+        name: str,
+        handle_batch: Callable[[Sequence[EventT[Any]]], Awaitable[None]],
+        max_events: int,
+    ) -> None:
+        """``topic`` in batches of up to ``max_events``, acked once stored."""
 
         async def handle(events: Sequence[EventT[Any]]) -> Awaitable[None]:
-            await self.handle_signals(events)
+            await handle_batch(events)
             return asyncio.sleep(0)  # stored: the batch may be acked
 
         add_batch_agent(
             self.app,
             topic,
-            "act-on-signals",
+            name,
             SERVICE,
             handle,
-            max_events=self.settings.intervention_signal_batch,
+            max_events=max_events,
             within_s=self.settings.intervention_signal_batch_within_s,
         )
 
-    async def handle_signals(self, events: Sequence[EventT[Any]]) -> None:
-        """Dead-letter what fits no contract, then store the rest in one transaction."""
-        items: list[tuple[Position, SignalsMessage]] = []
-        has_marker = False
+    async def _decoded(
+        self, events: Sequence[EventT[Any]], decode: Callable[[bytes], M], reason: str
+    ) -> list[tuple[Position, M]]:
+        """The events that fit their contract, decoded, with their positions; the others are
+        dead-lettered."""
+        items: list[tuple[Position, M]] = []
         for event in events:
             EVENTS_CONSUMED.labels(service=SERVICE, topic=event.message.topic).inc()
             try:
-                message = decode_signals_message(event.value)
+                message = decode(event.value)
             except ValidationError as exc:
-                await self._invalid(event, "invalid_signal", exc)
+                await self._invalid(event, reason, exc)
                 continue
-            has_marker = has_marker or isinstance(message, DayClosed)
             items.append((self._position(event), message))
+        return items
+
+    async def handle_signals(self, events: Sequence[EventT[Any]]) -> None:
+        """Dead-letter what fits no contract, then store the rest in one transaction."""
+        items = await self._decoded(events, decode_signals_message, "invalid_signal")
         if items:
             # A marker's handler takes the watermark lock; taken before the batch's client
             # locks and row writes, no two batches can wait on each other through it.
+            has_marker = any(isinstance(message, DayClosed) for _, message in items)
             prelude = Tx.lock_watermarks if has_marker else None
             await retry_db(
                 "signals", lambda: self.repository.run_batch(items, self._on_signals, prelude)

@@ -136,6 +136,13 @@ def on_enrolment(tx: Tx, message: Enrolment, ctx: Context) -> str:
     return verdict.outcome
 
 
+def on_enrolments(tx: Tx, messages: Sequence[Enrolment], ctx: Context) -> list[str]:
+    """``on_enrolment`` for each message in order, every client locked first in one order
+    (see ``Tx.lock_clients``); returns each message's result."""
+    tx.lock_clients(m.data.client_id for m in messages)
+    return [on_enrolment(tx, message, ctx) for message in messages]
+
+
 def on_preference(tx: Tx, message: ContactPreference) -> bool:
     data = message.data
     tx.lock_client(data.client_id)
@@ -451,6 +458,7 @@ __all__ = [
     "on_day_closed",
     "on_engagement",
     "on_enrolment",
+    "on_enrolments",
     "on_preference",
     "on_signal",
     "on_signal_messages",
