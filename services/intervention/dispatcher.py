@@ -8,9 +8,10 @@ pauses all sending; an action that keeps failing is parked after ``max_attempts`
 the metrics. The retry and breaker rules are pure (``delivery_policy``); this is the shell.
 
 A claimed batch is delivered ``concurrency`` actions at a time, each on a thread of the
-dispatcher's own pool: one delivery is a Sofie round trip plus two small transactions, nearly
-all waiting, so one at a time capped the pilot at ~20 actions/s. Concurrency changes nothing
-about exactly-once: each row is still marked only after Sofie's answer, and the breaker is
+dispatcher's own pool (one at a time, nearly all waiting, capped the pilot at ~20 actions/s),
+and how every attempt of the batch ended is recorded in one transaction (one per attempt
+queued each of them behind the signal batches for SQLite's write lock). Neither changes
+exactly-once: each row is still marked only after Sofie's answer, and the breaker is
 consulted before every attempt (in flight when it opens: at most ``concurrency`` more tries).
 """
 
@@ -34,7 +35,15 @@ from services.intervention import delivery_policy as policy
 from services.intervention import metrics
 from services.intervention.handlers import outcome_row
 from services.intervention.outcome_events import action_sent
-from services.intervention.repository import InterventionRepository, OutboxRow
+from services.intervention.repository import (
+    DecisionRow,
+    Delivered,
+    InterventionRepository,
+    OutboxRow,
+    Parked,
+    Retry,
+    Settlement,
+)
 from services.intervention.sofie_client import DeliveryResult, SofieClient
 
 log = logging.getLogger(__name__)
@@ -103,32 +112,31 @@ class Dispatcher:
                     await asyncio.wait_for(stopping.wait(), self.interval_s)
 
     async def dispatch_once(self) -> int:
-        """Claim the due rows and try each once; returns how many were attempted.
+        """Claim the due rows, try each once, then record how all of them ended in one
+        transaction; returns how many were attempted.
 
-        A database error in any attempt cancels the others' waiting (their threads finish
-        what they started; an unmarked row is claimed again when its lease ends) and is
-        raised as itself, so ``run`` pauses as for any outage."""
+        A row is still marked only after Sofie's answer; a crash before the batch is recorded
+        sends its rows again when their leases end, and Sofie answers ``duplicate``. A
+        database error is raised as itself, so ``run`` pauses as for any outage."""
         rows = await self._call(self.repository.claim_due, self.clock(), self.batch, self.lease_s)
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(row: OutboxRow) -> bool:
+        async def one(row: OutboxRow) -> tuple[OutboxRow, DeliveryResult | None]:
             async with gate:
                 allowed, self.breaker = policy.allow(
                     self.breaker_config, self.breaker, time.monotonic()
                 )
                 metrics.BREAKER_OPEN.set(1 if self.breaker.state == "open" else 0)
                 if not allowed:
-                    await self._call(self._hold, row)
-                    return False
-                await self._attempt(row)
-                return True
+                    return row, None
+                return row, await self._attempt(row)
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one(row)) for row in rows]
-        except* OperationalError as failed:
-            raise failed.exceptions[0] from None
-        return sum(task.result() for task in tasks)
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(row)) for row in rows]
+        answers = [task.result() for task in tasks]
+        if answers:
+            await self._call(self._settle, answers)
+        return sum(result is not None for _, result in answers)
 
     def update_gauges(self) -> None:
         stats = self.repository.outbox_stats()
@@ -138,44 +146,64 @@ class Dispatcher:
         age = (self.clock() - oldest).total_seconds() if oldest is not None else 0.0
         metrics.OUTBOX_OLDEST_AGE.set(max(age, 0.0))
 
-    async def _attempt(self, row: OutboxRow) -> None:
+    async def _attempt(self, row: OutboxRow) -> DeliveryResult:
         request = SofieDeliveryRequest.model_validate_json(row.request_json)
         result: DeliveryResult = await self._call(self.client.deliver, request)
         metrics.SOFIE_SECONDS.labels(outcome=result.outcome).observe(result.elapsed_s)
         metrics.DELIVERIES.labels(channel=request.channel, outcome=result.outcome).inc()
-        attempts = row.attempts + 1
         if result.outcome in ("delivered", "duplicate"):
             self.breaker = policy.on_success(self.breaker)
-            await self._call(self._delivered, row, result)
-            return
-        retryable = result.outcome == "retryable" or result.status_code in AUTH_FAILURES
-        if retryable:
+        elif self._retryable(result):
             self.breaker = policy.on_failure(self.breaker_config, self.breaker, time.monotonic())
         metrics.BREAKER_OPEN.set(1 if self.breaker.state == "open" else 0)
+        return result
+
+    @staticmethod
+    def _retryable(result: DeliveryResult) -> bool:
+        return result.outcome == "retryable" or result.status_code in AUTH_FAILURES
+
+    def _settle(self, answers: list[tuple[OutboxRow, DeliveryResult | None]]) -> None:
+        """Record every attempt of a batch (None: held back by the open breaker)."""
+        delivered = [row.action_id for row, r in answers if r is not None and self._sent(r)]
+        decisions = self.repository.decisions_by_action(delivered)
+        now = self.clock()
+        settlements = [self._settlement(row, result, decisions, now) for row, result in answers]
+        self.repository.settle(settlements)
+
+    @staticmethod
+    def _sent(result: DeliveryResult) -> bool:
+        return result.outcome in ("delivered", "duplicate")
+
+    def _settlement(
+        self,
+        row: OutboxRow,
+        result: DeliveryResult | None,
+        decisions: dict[str, DecisionRow],
+        now: datetime,
+    ) -> Settlement:
+        if result is None:
+            # Not an attempt: the breaker is open, so the row waits without using up its tries.
+            metrics.DELIVERIES.labels(channel="all", outcome="circuit_open").inc()
+            next_at = now + timedelta(seconds=self.breaker_config.reset_after_s)
+            return Retry(row.action_id, row.attempts, next_at, "circuit_open")
+        if self._sent(result):
+            decision = decisions.get(row.action_id)
+            if decision is None:  # pragma: no cover - the outbox row references its decision
+                raise LookupError(f"outbox row {row.action_id} has no decision")
+            outcome = outcome_row(action_sent(decision, self.study_key), decision.arm)
+            return Delivered(row.action_id, result.sofie_action_id or "", now, (outcome,))
+        attempts = row.attempts + 1
         error = result.error or result.outcome
-        if not retryable or policy.should_park(self.retry, attempts):
-            metrics.PARKED.labels(channel=request.channel).inc()
+        if not self._retryable(result) or policy.should_park(self.retry, attempts):
+            metrics.PARKED.labels(channel=self._channel(row)).inc()
             log.error(
                 "action parked",
                 extra={"action_id": row.action_id, "attempts": attempts, "error": error},
             )
-            await self._call(self.repository.mark_parked, row.action_id, attempts, error)
-            return
+            return Parked(row.action_id, attempts, error)
         delay = policy.backoff_s(self.retry, attempts, self.rand())
-        next_at = self.clock() + timedelta(seconds=delay)
-        await self._call(self.repository.mark_retry, row.action_id, attempts, next_at, error)
+        return Retry(row.action_id, attempts, now + timedelta(seconds=delay), error)
 
-    def _delivered(self, row: OutboxRow, result: DeliveryResult) -> None:
-        decision = self.repository.decision(row.action_id)
-        if decision is None:  # pragma: no cover - the outbox row references its decision
-            raise LookupError(f"outbox row {row.action_id} has no decision")
-        outcome = outcome_row(action_sent(decision, self.study_key), decision.arm)
-        self.repository.mark_delivered(
-            row.action_id, result.sofie_action_id or "", self.clock(), [outcome]
-        )
-
-    def _hold(self, row: OutboxRow) -> None:
-        # Not an attempt: the breaker is open, so the row waits without using up its tries.
-        metrics.DELIVERIES.labels(channel="all", outcome="circuit_open").inc()
-        next_at = self.clock() + timedelta(seconds=self.breaker_config.reset_after_s)
-        self.repository.mark_retry(row.action_id, row.attempts, next_at, "circuit_open")
+    @staticmethod
+    def _channel(row: OutboxRow) -> str:
+        return SofieDeliveryRequest.model_validate_json(row.request_json).channel

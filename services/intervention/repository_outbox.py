@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from services.intervention.repository_rows import OutboxRow, OutboxStats, OutcomeRow
+from services.intervention.repository_rows import (
+    Delivered,
+    OutboxRow,
+    OutboxStats,
+    OutcomeRow,
+    Parked,
+    Retry,
+    Settlement,
+)
 from services.intervention.repository_sql import (
     OUTBOX_COLUMNS,
     insert_outcomes,
@@ -29,6 +37,7 @@ __all__ = [
     "mark_retry",
     "outbox_row",
     "outbox_stats",
+    "settle",
 ]
 
 _PENDING = outbox.c.status == "pending"
@@ -101,22 +110,43 @@ def mark_retry(
     attempts: int,
     next_attempt_at: datetime,
     error: str,
-) -> None:
-    """Schedule another attempt; a row no longer pending (delivered or parked) is left alone."""
-    connection.execute(
+) -> bool:
+    """Schedule another attempt; a row no longer pending (delivered or parked) is left alone
+    (False)."""
+    statement = (
         outbox.update()
         .where(outbox.c.action_id == action_id, _PENDING)
         .values(attempts=attempts, next_attempt_at=next_attempt_at, last_error=short_error(error))
+        .returning(outbox.c.action_id)
     )
+    return connection.execute(statement).first() is not None
 
 
-def mark_parked(connection: Connection, action_id: str, attempts: int, error: str) -> None:
+def mark_parked(connection: Connection, action_id: str, attempts: int, error: str) -> bool:
     """Give up on a request (for an operator to look at); only a pending row is parked."""
-    connection.execute(
+    statement = (
         outbox.update()
         .where(outbox.c.action_id == action_id, _PENDING)
         .values(status="parked", attempts=attempts, last_error=short_error(error))
+        .returning(outbox.c.action_id)
     )
+    return connection.execute(statement).first() is not None
+
+
+def settle(connection: Connection, settlements: Sequence[Settlement]) -> list[bool]:
+    """Record how each attempt ended (``mark_delivered``, ``mark_retry``, ``mark_parked``);
+    for each, whether its row was still pending."""
+    return [_settle_one(connection, settlement) for settlement in settlements]
+
+
+def _settle_one(connection: Connection, settlement: Settlement) -> bool:
+    match settlement:
+        case Delivered(action_id, sofie_action_id, delivered_at, outcomes):
+            return mark_delivered(connection, action_id, sofie_action_id, delivered_at, outcomes)
+        case Retry(action_id, attempts, next_attempt_at, error):
+            return mark_retry(connection, action_id, attempts, next_attempt_at, error)
+        case Parked(action_id, attempts, error):
+            return mark_parked(connection, action_id, attempts, error)
 
 
 def outbox_stats(connection: Connection) -> OutboxStats:

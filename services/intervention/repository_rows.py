@@ -12,13 +12,17 @@ from datetime import date, datetime
 __all__ = [
     "ContactRow",
     "DecisionRow",
+    "Delivered",
     "EnrolmentRow",
     "ObservationRow",
     "OutboxRow",
     "OutboxStats",
     "OutcomeRow",
+    "Parked",
     "Position",
     "RefusalRow",
+    "Retry",
+    "Settlement",
 ]
 
 
@@ -129,6 +133,39 @@ class OutboxRow:
     next_attempt_at: datetime
     last_error: str | None
     sofie_action_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """Sofie accepted the request (or had it already): mark it delivered, log ``outcomes``."""
+
+    action_id: str
+    sofie_action_id: str
+    delivered_at: datetime
+    outcomes: tuple[OutcomeRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Try again at ``next_attempt_at`` (wall-clock time)."""
+
+    action_id: str
+    attempts: int
+    next_attempt_at: datetime
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """Stop trying; an operator looks at it."""
+
+    action_id: str
+    attempts: int
+    error: str
+
+
+Settlement = Delivered | Retry | Parked
+"""How one dispatch attempt ended."""
 
 
 @dataclass(frozen=True, slots=True)

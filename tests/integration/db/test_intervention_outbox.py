@@ -11,7 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from services.common.db import make_engine
-from services.intervention.repository import InterventionRepository, OutboxStats
+from services.intervention.repository import (
+    Delivered,
+    InterventionRepository,
+    OutboxStats,
+    OutcomeRow,
+    Parked,
+    Retry,
+)
 
 from .helpers import T0, outcome
 from .intervention_builders import enqueue_planned, pending
@@ -154,6 +161,55 @@ def test_a_stale_failure_report_does_not_reopen_a_delivered_row(
     stored = repository.outbox_row("act-1")
     assert stored is not None
     assert (stored.status, stored.attempts, stored.last_error) == ("delivered", 1, None)
+
+
+def test_a_dispatch_batch_is_settled_in_one_go_and_only_pending_rows_change(
+    repository: InterventionRepository,
+) -> None:
+    enqueue_planned(repository, ["act-1", "act-2", "act-3", "act-4"])
+    assert repository.mark_delivered("act-4", "sofie-4", T0, [])  # another dispatcher's
+    sent = outcome("o-sent-1", type_="action_sent")
+    retry_at = T0 + timedelta(seconds=5)
+
+    settled = repository.settle(
+        [
+            Delivered("act-1", "sofie-1", T0, (sent,)),
+            Retry("act-2", 2, retry_at, "HTTP 503"),
+            Parked("act-3", 8, "HTTP 422"),
+            Retry("act-4", 3, retry_at, "timeout"),  # late: act-4 was delivered meanwhile
+        ]
+    )
+
+    assert settled == [True, True, True, False]
+    rows = {a: repository.outbox_row(a) for a in ("act-1", "act-2", "act-3", "act-4")}
+    assert {a: (r.status, r.attempts) for a, r in rows.items() if r is not None} == {
+        "act-1": ("delivered", 1),
+        "act-2": ("pending", 2),
+        "act-3": ("parked", 8),
+        "act-4": ("delivered", 1),
+    }
+    assert [row for _, row in repository.pending_relay(10)] == [sent]
+
+
+def test_a_failing_settlement_records_nothing_of_its_batch(
+    repository: InterventionRepository,
+) -> None:
+    enqueue_planned(repository, ["act-1", "act-2"])
+    # Not a pseudonym: the outcomes table refuses it.
+    bad = OutcomeRow(
+        id="o-bad", subject="client-1", type="action_sent", time=T0, arm=None, payload="{}"
+    )
+
+    with pytest.raises(sa.exc.IntegrityError):
+        repository.settle(
+            [
+                Delivered("act-1", "sofie-1", T0, (outcome("o-1"),)),
+                Delivered("act-2", "sofie-2", T0, (bad,)),
+            ]
+        )
+
+    assert repository.outbox_stats().pending == 2
+    assert repository.count_outcomes() == 0
 
 
 def test_outbox_stats(repository: InterventionRepository) -> None:
