@@ -3,6 +3,7 @@ does to the pilot's state, and that doing it twice changes nothing."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import threading
@@ -461,3 +462,45 @@ def test_a_batch_of_signals_and_markers_does_what_they_do_one_by_one(
     assert len(alone["decisions"]) > 2  # both arms decided on signals, not a trivial run
     assert len(alone["followups"]) == 2
     assert len(alone["observations"]) == len({m.id for m in messages}) - 1  # not the marker
+
+
+def test_a_batch_of_enrolments_does_what_they_do_one_by_one(
+    repo: InterventionRepository, db_engine: Engine
+) -> None:
+    """Clients enrolled after their first signals (caught up), an enrolment delivered twice
+    and a refused change, in one batch: the same rows and relay order as one at a time."""
+    treated, control = client_in("treatment", prefix="B"), client_in("control", prefix="B")
+    day = date(2026, 2, 2)
+    signals = [signal(c, "instalment_missed", day, dpd=1) for c in (treated, control)]
+    messages = [
+        enrolment(treated),
+        enrolment(control),
+        enrolment(treated),
+        enrolment(control, segment="prevention"),
+    ]
+
+    def observe_all() -> None:
+        for s in signals:
+            observe(repo, s)
+
+    observe_all()
+
+    def enrol_one(message: Enrolment) -> str | None:
+        work = functools.partial(handlers.on_enrolment, message=message, ctx=CTX)
+        return repo.run(position("pilot.enrollments.v1"), work)[1]
+
+    alone = [enrol_one(m) for m in messages]
+    state = _state(repo, db_engine)
+    _wipe(db_engine)
+    observe_all()
+    results: list[list[str]] = []
+    repo.run_batch(
+        [(position("pilot.enrollments.v1"), m) for m in messages],
+        lambda tx, ms: results.append(handlers.on_enrolments(tx, ms, CTX)),
+    )
+
+    assert alone == ["new", "new", "same", "refused"]
+    assert results == [alone]
+    assert _state(repo, db_engine) == state
+    assert [r.reason for r in repo.refusals()] == ["segment_changed"]
+    assert len(state["decisions"]) > 2  # the caught-up signals were decided on
