@@ -110,8 +110,10 @@ class InterventionShell:
         self.repository = InterventionRepository(engine)
         self.context = make_context(settings)
         partitions = settings.topic_partitions
-        self.outcomes_topic = app.topic(settings.topic_outcomes, partitions=partitions)
         self.dlq_topic = app.topic(settings.topic_dlq, partitions=partitions)
+        self._outcomes_produced = MESSAGES_PRODUCED.labels(
+            service=SERVICE, topic=settings.topic_outcomes
+        )
         self.relay = Relay(self.repository, self._send_outcome, 500, settings.relay_interval_s)
         self.client = SofieClient(
             settings.sofie_url, settings.sofie_token, timeout_s=settings.sofie_timeout_s
@@ -155,9 +157,17 @@ class InterventionShell:
         self._add_webhook()
 
     async def _send_outcome(self, key: bytes, value: bytes) -> Any:
-        sent = await self.outcomes_topic.send(key=key, value=value)
-        MESSAGES_PRODUCED.labels(service=SERVICE, topic=self.settings.topic_outcomes).inc()
-        return sent
+        """Hand one outcome (bytes already) to Faust's producer; the ack to await.
+
+        ``ProducerT.send`` rather than ``Topic.send``: the same aiokafka producer and
+        partitioner without the per-record future, sensors and serializer lookup, which were
+        a tenth of the intervention's CPU in a 2,000-loan year (the detector does the same,
+        ``shell_send``).
+        """
+        producer = await self.app.maybe_start_producer()
+        ack = await producer.send(self.settings.topic_outcomes, key, value, None, None, None)
+        self._outcomes_produced.inc()
+        return ack
 
     async def _dispatch_task(self) -> None:
         await self.dispatcher.run(self.stopping)
