@@ -2,10 +2,11 @@
 
 Agents consume enrolments, contact preferences and the detector's signals (with its
 day-closed markers); each message's effects are committed in one SQL transaction together with
-its consumer position, so a re-consumed message changes nothing. Signals come in batches
-(``NAZORG_INTERVENTION_SIGNAL_BATCH``): the detector reports on the whole portfolio, and one
-transaction per signal made the commit the bottleneck; a batch is one transaction in which
-every message still claims its own position (``InterventionRepository.run_batch``). Two
+its consumer position, so a re-consumed message changes nothing. Signals and enrolments come
+in batches (``NAZORG_INTERVENTION_SIGNAL_BATCH``, ``NAZORG_INTERVENTION_ENROLMENT_BATCH``): the
+detector reports on the whole portfolio, and one transaction per message made the commit and
+SQLite's write lock the bottleneck; a batch is one transaction in which every message still
+claims its own position (``InterventionRepository.run_batch``, decision 0203). Two
 background tasks move data out: the dispatcher delivers planned actions to Sofie from the
 outbox, the relay publishes committed outcomes to outcomes.v1. Sofie's engagement callbacks
 arrive on a web endpoint.
