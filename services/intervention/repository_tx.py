@@ -147,10 +147,8 @@ class Tx:
 
     def consents(self, client_id: str) -> dict[str, bool]:
         """The client's current consent per channel (channels never set are absent)."""
-        query = sa.select(consents.c.channel, consents.c.consent).where(
-            consents.c.client_id == client_id
-        )
-        return {row.channel: bool(row.consent) for row in self._conn.execute(query)}
+        rows = self._conn.execute(_CONSENTS, {"client_id": client_id})
+        return {row.channel: bool(row.consent) for row in rows}
 
     def set_consent(
         self, client_id: str, channel: str, consent: bool, effective_at: datetime
@@ -195,12 +193,6 @@ class Tx:
 
     def observations(self, client_id: str) -> list[ObservationRow]:
         """The client's signals by business date, then signal id (a total, replayable order)."""
-        table = signal_observations
-        query = (
-            sa.select(*table.c)
-            .where(table.c.client_id == client_id)
-            .order_by(table.c.business_date, table.c.signal_id)
-        )
         return [
             ObservationRow(
                 signal_id=row.signal_id,
@@ -211,25 +203,16 @@ class Tx:
                 dpd=row.dpd,
                 signal_time=row.signal_time,
             )
-            for row in self._conn.execute(query)
+            for row in self._conn.execute(_OBSERVATIONS, {"client_id": client_id})
         ]
 
     # Decisions and the outbox
 
     def contacts(self, client_id: str) -> list[ContactRow]:
         """Sofie contacts made or scheduled for the client (shadows included), by time."""
-        query = (
-            sa.select(decisions.c.deliver_after, decisions.c.channel, decisions.c.action)
-            .where(
-                decisions.c.client_id == client_id,
-                decisions.c.kind == "sofie",
-                decisions.c.status.in_(_CONTACT_STATUSES),
-            )
-            .order_by(decisions.c.deliver_after, decisions.c.action_id)
-        )
         return [
             ContactRow(deliver_at=row.deliver_after, channel=row.channel, action=row.action)
-            for row in self._conn.execute(query)
+            for row in self._conn.execute(_CONTACTS, {"client_id": client_id})
         ]
 
     def insert_decisions(self, rows: Sequence[DecisionRow]) -> int:
@@ -302,6 +285,25 @@ class Tx:
         return bool(insert_new(self._conn, followups, followups.c.client_id, [values]))
 
 
+# Built once: building and hashing a statement cost more than running it (per decision, these
+# ran thousands of times in a pilot year).
+_CONSENTS = sa.select(consents.c.channel, consents.c.consent).where(
+    consents.c.client_id == sa.bindparam("client_id")
+)
+_OBSERVATIONS = (
+    sa.select(*signal_observations.c)
+    .where(signal_observations.c.client_id == sa.bindparam("client_id"))
+    .order_by(signal_observations.c.business_date, signal_observations.c.signal_id)
+)
+_CONTACTS = (
+    sa.select(decisions.c.deliver_after, decisions.c.channel, decisions.c.action)
+    .where(
+        decisions.c.client_id == sa.bindparam("client_id"),
+        decisions.c.kind == "sofie",
+        decisions.c.status.in_(_CONTACT_STATUSES),
+    )
+    .order_by(decisions.c.deliver_after, decisions.c.action_id)
+)
 _ENROLMENT = sa.select(*enrolments.c).where(enrolments.c.client_id == sa.bindparam("client_id"))
 _ENROLMENTS = sa.select(*enrolments.c).where(
     enrolments.c.client_id.in_(sa.bindparam("client_ids", expanding=True))
