@@ -98,7 +98,7 @@ def claim_positions(connection: Connection, positions: Sequence[Position]) -> li
     """
     keys = sorted({(p.consumer, p.topic, p.partition) for p in positions})
     stored = {key: _locked_offset(connection, *key) for key in keys}
-    advanced: set[tuple[str, str, int]] = set()
+    advanced: dict[tuple[str, str, int], int] = {}  # claimed here, to be written at the end
     claimed: list[bool] = []
     for position in positions:
         key = (position.consumer, position.topic, position.partition)
@@ -108,21 +108,12 @@ def claim_positions(connection: Connection, positions: Sequence[Position]) -> li
         else:
             applies = position.offset > last
             if applies:
-                advanced.add(key)
+                advanced[key] = position.offset
         if applies:
             stored[key] = position.offset
         claimed.append(applies)
     for key in sorted(advanced):
-        consumer, topic, partition = key
-        connection.execute(
-            _ADVANCE_TO,
-            {
-                "p_consumer": consumer,
-                "p_topic": topic,
-                "p_partition": partition,
-                "p_offset": stored[key],
-            },
-        )
+        connection.execute(_ADVANCE_TO, _key(Position(*key, advanced[key])))
     return claimed
 
 
