@@ -57,6 +57,8 @@ class Layer:
     states: dict[str, tuple[int, LoanLedger]] = field(default_factory=dict)
     watermarks: dict[int, date] = field(default_factory=dict)
     offsets: dict[int, int] = field(default_factory=dict)
+    # Loan -> source offset of the last event that changed it (when offsets are given).
+    changed_at: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -96,14 +98,20 @@ def ledgers_only(table: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in table.items() if not is_partition_mark(key)}
 
 
-def stored_value(partition: int, state: LoanLedger, policy: DetectionPolicy) -> dict[str, Any]:
-    """The table value of a ledger: its snapshot, partition and next deadline (for the index)."""
+def stored_value(
+    partition: int, state: LoanLedger, policy: DetectionPolicy, changed_at: int | None = None
+) -> dict[str, Any]:
+    """The table value of a ledger: its snapshot, partition and next deadline (for the index),
+    and the source offset of the last event that changed it (``o``, see ``_done_through``)."""
     deadline = next_deadline(state, policy)
-    return {
+    value = {
         "p": partition,
         "next": deadline.isoformat() if deadline else None,
         "ledger": to_snapshot(state),
     }
+    if changed_at is not None:
+        value["o"] = changed_at
+    return value
 
 
 def _deadline_of(value: dict[str, Any]) -> date | None:
@@ -211,9 +219,32 @@ class PartitionProcessor:
 
     # -- planning -----------------------------------------------------------------------------
 
-    def _stage(self, partition: int, loan_id: str, state: LoanLedger) -> None:
+    def _stage(self, partition: int, loan_id: str, state: LoanLedger, offset: int | None) -> None:
         self._pending.states[loan_id] = (partition, state)
+        if offset is not None:
+            self._pending.changed_at[loan_id] = offset
         self._stale.setdefault(partition, {})[loan_id] = state
+
+    def _done_through(self, loan_id: str) -> int | None:
+        """The source offset of the last event that changed the loan's ledger, if known.
+
+        A batch's ledger records and its partition's marks are separate changelog records: a
+        worker killed between them leaves ledgers that already hold events beyond the stored
+        next offset. The worker that takes over applies again from that offset; for such a
+        loan every event and day close up to this offset is in its ledger already, and
+        applying a day close to it again would judge the loan on a later state than the day's
+        (2026-11-28: an instalment reopened by a return on 04-05 was flagged missed at the
+        04-02 close, decision 0007).
+        """
+        changed_at = self._pending.changed_at.get(loan_id)
+        if changed_at is not None:
+            return changed_at
+        for layer in reversed(self._inflight):
+            changed_at = layer.changed_at.get(loan_id)
+            if changed_at is not None:
+                return changed_at
+        stored = self.ledgers.get(loan_id)
+        return stored.get("o") if stored else None
 
     def apply(self, partition: int, event: DomainEvent, offset: int | None = None) -> Step:
         """Plan one event on top of the batch so far. Raises before changing anything.
@@ -225,11 +256,11 @@ class PartitionProcessor:
             applied = self.next_offset(partition)
             if applied is not None and offset < applied:
                 return Step()
-            step = self._apply(partition, event)
+            step = self._apply(partition, event, offset)
             # Only now: an event that raised is retried, not taken as applied.
             self._pending.offsets[partition] = offset + 1
             return step
-        return self._apply(partition, event)
+        return self._apply(partition, event, None)
 
     def skip(self, partition: int, offset: int) -> None:
         """Record an event refused for good (undecodable, or the ledger refused it) as done."""
@@ -237,18 +268,22 @@ class PartitionProcessor:
         if applied is None or offset >= applied:
             self._pending.offsets[partition] = offset + 1
 
-    def _apply(self, partition: int, event: DomainEvent) -> Step:
+    def _apply(self, partition: int, event: DomainEvent, offset: int | None) -> Step:
         if isinstance(event, BusinessDayClosed):
-            return self._close_day(partition, event)
+            return self._close_day(partition, event, offset)
         loan_id = event.loan_id
+        if offset is not None:
+            done = self._done_through(loan_id)
+            if done is not None and offset <= done:
+                return Step()
         state = self._load(loan_id)
         new_state, signals = apply(state, event, self.policy)
         if new_state is state:
             return Step()
-        self._stage(partition, loan_id, new_state)
+        self._stage(partition, loan_id, new_state, offset)
         return Step(signals=signals, changed=1)
 
-    def _close_day(self, partition: int, tick: BusinessDayClosed) -> Step:
+    def _close_day(self, partition: int, tick: BusinessDayClosed, offset: int | None) -> Step:
         watermark = self._watermark(partition)
         if watermark is not None and tick.business_date <= watermark:
             return Step()
@@ -256,6 +291,10 @@ class PartitionProcessor:
         signals: list[Signal] = []
         changed: list[tuple[str, LoanLedger]] = []
         for loan_id in due:
+            if offset is not None:
+                done = self._done_through(loan_id)
+                if done is not None and offset <= done:
+                    continue
             state = self._load(loan_id)
             if state is None:
                 continue
@@ -265,7 +304,7 @@ class PartitionProcessor:
                 changed.append((loan_id, new_state))
         # Only now, so that an error above leaves the batch as it was.
         for loan_id, new_state in changed:
-            self._stage(partition, loan_id, new_state)
+            self._stage(partition, loan_id, new_state, offset)
         self._pending.watermarks[partition] = tick.business_date
         return Step(
             signals=signals,
@@ -285,8 +324,10 @@ class PartitionProcessor:
         policy = self.policy
         layer, self._pending = self._pending, Layer()
         out = Writes(layer=layer)
+        changed_at = layer.changed_at
         for loan_id, (partition, state) in layer.states.items():
-            out.ledgers.append((loan_id, partition, stored_value(partition, state, policy)))
+            value = stored_value(partition, state, policy, changed_at.get(loan_id))
+            out.ledgers.append((loan_id, partition, value))
         out.watermarks = [(p, d.isoformat()) for p, d in layer.watermarks.items()]
         out.offsets = list(layer.offsets.items())
         stale, self._stale = self._stale, {}

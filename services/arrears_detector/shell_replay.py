@@ -66,7 +66,7 @@ def replay(settings: DetectorSettings, policy: DetectionPolicy = DEFAULT_POLICY)
             events += 1
             try:
                 event, event_time = decode(record.value)
-                step = plan(partition, event)
+                step = plan(partition, event, record.offset)
             except (UndecodableEventError, LedgerError) as exc:
                 errors += 1
                 log.error("event skipped in replay", extra={"error": type(exc).__name__})

@@ -90,9 +90,9 @@ def stuck(settings: DetectorSettings, workdir: Path) -> str:
 
 
 @pytest.mark.xfail(
-    reason="rare: in 1 clean-clone CI run (2026-11-27, 21:03 UTC) an event reached its ledger "
-    "after a later day close of its partition, cause not found; passed the 48 loop runs and "
-    "CI runs around it (decision 0007); stays marked until the cause is found",
+    reason="rare: a worker killed between a batch's ledger records and its marks left ledgers "
+    "ahead of the marks, and a day close was applied again to them (captured 2026-11-28, "
+    "decision 0007); fixed by the per-ledger offset guard, the mark goes after a long loop",
     strict=False,
 )
 def test_sigkilled_worker_loses_nothing_and_applies_nothing_twice(

@@ -12,7 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.arrears_detector.events import BusinessDayClosed, DomainEvent, PaymentReceived
+from services.arrears_detector.events import (
+    BusinessDayClosed,
+    DirectDebitCollected,
+    DirectDebitReturned,
+    DomainEvent,
+    InstalmentDue,
+    PaymentReceived,
+)
 from services.arrears_detector.idempotency import WINDOW
 from services.arrears_detector.policy import DEFAULT_POLICY
 from services.arrears_detector.shell_partition import (
@@ -40,14 +47,17 @@ def _on_two_partitions(log: Sequence[DomainEvent]) -> list[tuple[int, DomainEven
     return out
 
 
-def _one_by_one(events: Sequence[tuple[int, DomainEvent]]) -> Outcome:
-    """The reference: every event planned, written and committed before the next one."""
+def _one_by_one(
+    events: Sequence[tuple[int, DomainEvent]], offsets: Sequence[int] | None = None
+) -> Outcome:
+    """The reference: every event planned, written and committed before the next one (with
+    its source offset when ``offsets`` are given)."""
     ledgers: dict[str, Any] = {}
     watermarks: dict[str, Any] = {}
     processor = PartitionProcessor(ledgers, watermarks, DEFAULT_POLICY)
     steps = []
-    for partition, event in events:
-        step = processor.apply(partition, event)
+    for n, (partition, event) in enumerate(events):
+        step = processor.apply(partition, event, offsets[n] if offsets is not None else None)
         steps.append((partition, [s.signal_id for s in step.signals], step.watermark))
         processor.commit(processor.writes())
     return steps, ledgers, watermarks
@@ -177,15 +187,59 @@ def test_events_below_the_recorded_offset_are_redeliveries_however_many(
     replayed = [processor.apply(p, event, offset) for p, offset, event in events]
     processor.commit(processor.writes())
     assert all(step.changes_nothing for step in replayed[:cut])
-    expected_steps, expected, expected_marks = _one_by_one([(p, e) for p, _, e in events])
+    expected_steps, expected, expected_marks = _one_by_one(
+        [(p, e) for p, _, e in events], [o for _, o, _ in events]
+    )
     assert [[s.signal_id for s in step.signals] for step in replayed[cut:]] == [
         ids for _, ids, _ in expected_steps[cut:]
     ]
     assert ledgers == expected
-    assert {k: v for k, v in watermarks.items() if "next-offset" not in k} == expected_marks
+    assert {k: v for k, v in watermarks.items() if "next-offset" not in k} == {
+        k: v for k, v in expected_marks.items() if "next-offset" not in k
+    }
     assert {k: v for k, v in watermarks.items() if "next-offset" in k} == {
         offset_key(p): max(o for q, o, _ in events if q == p) + 1 for p, _, _ in events
     }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=partition_log(), data=st.data())
+def test_a_worker_killed_between_a_batchs_ledgers_and_its_marks_changes_nothing(
+    log: list[DomainEvent], data: st.DataObject
+) -> None:
+    """Worker A stores a batch's ledger records (a prefix of them) but is killed before the
+    batch's marks; worker B takes over from the older next offset and applies the rest of the
+    log. Ledgers already past an event or a day close must not take it again: signal ids and
+    final ledgers equal one in-order run (2026-11-28, decision 0007: a day close judged a
+    ledger that already held a later return, and flagged a missed instalment three days early).
+    """
+    events = _with_offsets(_on_two_partitions(log))
+    first = data.draw(st.integers(0, len(events)))
+    second = data.draw(st.integers(first, len(events)))
+    ledgers: dict[str, Any] = {}
+    watermarks: dict[str, Any] = {}
+    a = PartitionProcessor(ledgers, watermarks, DEFAULT_POLICY)
+    published: set[str] = set()
+    for partition, offset, event in events[:first]:
+        published.update(s.signal_id for s in a.apply(partition, event, offset).signals)
+    a.commit(a.writes())
+    for partition, offset, event in events[first:second]:
+        published.update(s.signal_id for s in a.apply(partition, event, offset).signals)
+    killed = a.writes()
+    stored = data.draw(st.integers(0, len(killed.ledgers)))
+    for loan_id, _, value in killed.ledgers[:stored]:
+        ledgers[loan_id] = value  # what reached the changelog; the marks did not
+
+    b = PartitionProcessor(ledgers, watermarks, DEFAULT_POLICY)
+    for partition, offset, event in events:
+        published.update(s.signal_id for s in b.apply(partition, event, offset).signals)
+    b.commit(b.writes())
+
+    expected_steps, expected, _ = _one_by_one(
+        [(p, e) for p, _, e in events], [o for _, o, _ in events]
+    )
+    assert published == {signal_id for _, ids, _ in expected_steps for signal_id in ids}
+    assert ledgers_only(ledgers) == ledgers_only(expected)
 
 
 def test_a_redelivery_longer_than_the_ledgers_id_window_changes_nothing() -> None:
@@ -248,3 +302,100 @@ def test_marks_share_the_ledgers_table_without_touching_a_loan(log: list[DomainE
     assert not any(is_partition_mark(loan) for loan in separate)
     # The index is rebuilt from the shared table (a rebalance) and finds only loans.
     assert processor.index(0).due(date(2099, 1, 1)) == reference.index(0).due(date(2099, 1, 1))
+
+
+def _kill_case() -> list[DomainEvent]:
+    """Loan sim7-L000003 of the captured crash-test failure (decision 0007): a collection
+    returned, collected again, returned again; Easter 2027 in between."""
+    common = {"loan_id": "L3", "client_id": "C3", "currency": "EUR"}
+    debit = {**common, "mandate_id": "M3", "amount": Decimal("347.78")}
+    returned = {**debit, "reason_code": "AM04", "reason_category": "retryable"}
+    days = ["03-24", "03-25", "03-30", "03-31", "04-01", "04-02", "04-05", "04-06", "04-07"]
+    before_close: dict[str, list[DomainEvent]] = {
+        "03-24": [
+            InstalmentDue(
+                event_id="due",
+                instalment_id="I3",
+                due_date=date(2027, 3, 24),
+                amount=Decimal("347.78"),
+                outstanding_balance=Decimal("100000.00"),
+                **common,
+            ),
+            DirectDebitCollected(
+                event_id="c14",
+                end_to_end_id="E14",
+                bank_reference="B14",
+                booking_date=date(2027, 3, 24),
+                instalment_id="I3",
+                **debit,
+            ),
+        ],
+        "03-31": [
+            DirectDebitReturned(
+                event_id="r14",
+                end_to_end_id="E14",
+                bank_reference="B15",
+                booking_date=date(2027, 3, 31),
+                **returned,
+            )
+        ],
+        "04-01": [
+            DirectDebitCollected(
+                event_id="c16",
+                end_to_end_id="E16",
+                bank_reference="B16",
+                booking_date=date(2027, 4, 1),
+                instalment_id="I3",
+                **debit,
+            )
+        ],
+        "04-05": [
+            DirectDebitReturned(
+                event_id="r16",
+                end_to_end_id="E16",
+                bank_reference="B17",
+                booking_date=date(2027, 4, 5),
+                **returned,
+            )
+        ],
+    }
+    log: list[DomainEvent] = []
+    for day in days:
+        log.extend(before_close.get(day, []))
+        business_date = date.fromisoformat(f"2027-{day}")
+        log.append(BusinessDayClosed(event_id=f"tick-{day}", business_date=business_date))
+    return log
+
+
+def test_the_captured_crash_test_failure_does_not_recur() -> None:
+    """Worker A commits through the 04-01 collection, then plans up to the 04-05 return and
+    is killed after storing the loan's ledger but before the batch's marks; worker B applies
+    again from the stored next offset. Its 04-02 close must not judge the ledger that already
+    holds the 04-05 return (it flagged the instalment missed three days early)."""
+    events = [(0, offset, event) for offset, event in enumerate(_kill_case())]
+    collected_again = next(n for n, (_, _, e) in enumerate(events) if e.event_id == "c16")
+    returned_again = next(n for n, (_, _, e) in enumerate(events) if e.event_id == "r16")
+    ledgers: dict[str, Any] = {}
+    watermarks: dict[str, Any] = {}
+    a = PartitionProcessor(ledgers, watermarks, DEFAULT_POLICY)
+    published: list[str] = []
+    for partition, offset, event in events[: collected_again + 1]:
+        published += [s.signal_id for s in a.apply(partition, event, offset).signals]
+    a.commit(a.writes())
+    for partition, offset, event in events[collected_again + 1 : returned_again + 1]:
+        published += [s.signal_id for s in a.apply(partition, event, offset).signals]
+    for loan_id, _, value in a.writes().ledgers:
+        ledgers[loan_id] = value  # reached the changelog; the marks did not
+
+    b = PartitionProcessor(ledgers, watermarks, DEFAULT_POLICY)
+    for partition, offset, event in events:
+        published += [s.signal_id for s in b.apply(partition, event, offset).signals]
+    b.commit(b.writes())
+
+    expected_steps, expected, _ = _one_by_one(
+        [(p, e) for p, _, e in events], [o for _, o, _ in events]
+    )
+    expected_ids = [signal_id for _, ids, _ in expected_steps for signal_id in ids]
+    assert expected_ids  # the loan does get flagged: after the second return
+    assert set(published) == set(expected_ids)
+    assert ledgers_only(ledgers) == ledgers_only(expected)
