@@ -307,58 +307,34 @@ def test_marks_share_the_ledgers_table_without_touching_a_loan(log: list[DomainE
 def _kill_case() -> list[DomainEvent]:
     """Loan sim7-L000003 of the captured crash-test failure (decision 0007): a collection
     returned, collected again, returned again; Easter 2027 in between."""
-    common = {"loan_id": "L3", "client_id": "C3", "currency": "EUR"}
-    debit = {**common, "mandate_id": "M3", "amount": Decimal("347.78")}
-    returned = {**debit, "reason_code": "AM04", "reason_category": "retryable"}
-    days = ["03-24", "03-25", "03-30", "03-31", "04-01", "04-02", "04-05", "04-06", "04-07"]
-    before_close: dict[str, list[DomainEvent]] = {
-        "03-24": [
-            InstalmentDue(
-                event_id="due",
-                instalment_id="I3",
-                due_date=date(2027, 3, 24),
-                amount=Decimal("347.78"),
-                outstanding_balance=Decimal("100000.00"),
-                **common,
-            ),
-            DirectDebitCollected(
-                event_id="c14",
-                end_to_end_id="E14",
-                bank_reference="B14",
-                booking_date=date(2027, 3, 24),
-                instalment_id="I3",
-                **debit,
-            ),
-        ],
-        "03-31": [
-            DirectDebitReturned(
-                event_id="r14",
-                end_to_end_id="E14",
-                bank_reference="B15",
-                booking_date=date(2027, 3, 31),
-                **returned,
-            )
-        ],
-        "04-01": [
-            DirectDebitCollected(
-                event_id="c16",
-                end_to_end_id="E16",
-                bank_reference="B16",
-                booking_date=date(2027, 4, 1),
-                instalment_id="I3",
-                **debit,
-            )
-        ],
-        "04-05": [
-            DirectDebitReturned(
-                event_id="r16",
-                end_to_end_id="E16",
-                bank_reference="B17",
-                booking_date=date(2027, 4, 5),
-                **returned,
-            )
-        ],
+    amount = Decimal("347.78")
+
+    def collected(n: int, day: date) -> DomainEvent:
+        return DirectDebitCollected(
+            event_id=f"c{n}", loan_id="L3", client_id="C3", end_to_end_id=f"E{n}",
+            mandate_id="M3", bank_reference=f"B{n}", booking_date=day, amount=amount,
+            currency="EUR", instalment_id="I3",
+        )  # fmt: skip
+
+    def returned(n: int, day: date) -> DomainEvent:
+        return DirectDebitReturned(
+            event_id=f"r{n}", loan_id="L3", client_id="C3", end_to_end_id=f"E{n}",
+            mandate_id="M3", bank_reference=f"B{n}R", booking_date=day, amount=amount,
+            currency="EUR", reason_code="AM04", reason_category="retryable",
+        )  # fmt: skip
+
+    due = InstalmentDue(
+        event_id="due", loan_id="L3", client_id="C3", instalment_id="I3",
+        due_date=date(2027, 3, 24), amount=amount, currency="EUR",
+        outstanding_balance=Decimal("100000.00"),
+    )  # fmt: skip
+    before_close = {
+        "03-24": [due, collected(14, date(2027, 3, 24))],
+        "03-31": [returned(14, date(2027, 3, 31))],
+        "04-01": [collected(16, date(2027, 4, 1))],
+        "04-05": [returned(16, date(2027, 4, 5))],
     }
+    days = ["03-24", "03-25", "03-30", "03-31", "04-01", "04-02", "04-05", "04-06", "04-07"]
     log: list[DomainEvent] = []
     for day in days:
         log.extend(before_close.get(day, []))
