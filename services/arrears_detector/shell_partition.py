@@ -225,6 +225,13 @@ class PartitionProcessor:
             self._pending.changed_at[loan_id] = offset
         self._stale.setdefault(partition, {})[loan_id] = state
 
+    def _holds_already(self, loan_id: str, offset: int | None) -> bool:
+        """True when the loan's ledger already holds its partition's log at ``offset``."""
+        if offset is None:
+            return False
+        done = self._done_through(loan_id)
+        return done is not None and offset <= done
+
     def _done_through(self, loan_id: str) -> int | None:
         """The source offset of the last event that changed the loan's ledger, if known.
 
@@ -272,10 +279,8 @@ class PartitionProcessor:
         if isinstance(event, BusinessDayClosed):
             return self._close_day(partition, event, offset)
         loan_id = event.loan_id
-        if offset is not None:
-            done = self._done_through(loan_id)
-            if done is not None and offset <= done:
-                return Step()
+        if self._holds_already(loan_id, offset):
+            return Step()
         state = self._load(loan_id)
         new_state, signals = apply(state, event, self.policy)
         if new_state is state:
@@ -291,10 +296,8 @@ class PartitionProcessor:
         signals: list[Signal] = []
         changed: list[tuple[str, LoanLedger]] = []
         for loan_id in due:
-            if offset is not None:
-                done = self._done_through(loan_id)
-                if done is not None and offset <= done:
-                    continue
+            if self._holds_already(loan_id, offset):
+                continue
             state = self._load(loan_id)
             if state is None:
                 continue
