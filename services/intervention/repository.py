@@ -179,19 +179,6 @@ class InterventionRepository:
         with self._engine.begin() as connection:
             return repository_outbox.claim_due(connection, now, limit, lease_s)
 
-    def mark_delivered(
-        self,
-        action_id: str,
-        sofie_action_id: str,
-        delivered_at: datetime,
-        outcomes: Sequence[OutcomeRow],
-    ) -> bool:
-        """Mark a pending request delivered and store its outcomes; False if not pending."""
-        with self._engine.begin() as connection:
-            return repository_outbox.mark_delivered(
-                connection, action_id, sofie_action_id, delivered_at, outcomes
-            )
-
     def settle(self, settlements: Sequence[Settlement]) -> list[bool]:
         """Record how each attempt of a dispatch batch ended, in ONE transaction; for each,
         whether its row was still pending.
@@ -202,18 +189,6 @@ class InterventionRepository:
         """
         with self._engine.begin() as connection:
             return repository_outbox.settle(connection, settlements)
-
-    def mark_retry(
-        self, action_id: str, attempts: int, next_attempt_at: datetime, error: str
-    ) -> None:
-        """Schedule a pending request's next attempt."""
-        with self._engine.begin() as connection:
-            repository_outbox.mark_retry(connection, action_id, attempts, next_attempt_at, error)
-
-    def mark_parked(self, action_id: str, attempts: int, error: str) -> None:
-        """Stop retrying a pending request."""
-        with self._engine.begin() as connection:
-            repository_outbox.mark_parked(connection, action_id, attempts, error)
 
     def outbox_stats(self) -> OutboxStats:
         with connect_read_only(self._engine) as connection:
@@ -244,10 +219,6 @@ class InterventionRepository:
             query = query.where(decisions.c.client_id == client_id)
         with connect_read_only(self._engine) as connection:
             return [decision_from(row) for row in connection.execute(query)]
-
-    def decision(self, action_id: str) -> DecisionRow | None:
-        """One decision by its action id (the dispatcher builds ``action_sent`` from it)."""
-        return self.decisions_by_action([action_id]).get(action_id)
 
     def decisions_by_action(self, action_ids: Sequence[str]) -> dict[str, DecisionRow]:
         """The decisions of ``action_ids`` (one query), by action id."""

@@ -18,6 +18,7 @@ from services.intervention.repository import (
     OutcomeRow,
     Parked,
     Retry,
+    Settlement,
 )
 
 from .helpers import T0, outcome
@@ -106,9 +107,13 @@ def test_a_delivery_is_recorded_exactly_once(repository: InterventionRepository)
     sent = outcome("o-sent-1", type_="action_sent")
     delivered_at = T0 + timedelta(seconds=2)
 
-    assert repository.mark_delivered("act-1", "sofie-9", delivered_at, [sent])
-    assert not repository.mark_delivered("act-1", "sofie-10", delivered_at, [sent])
-    assert not repository.mark_delivered("act-1", "sofie-10", delivered_at, [outcome("o-x")])
+    assert repository.settle([Delivered("act-1", "sofie-9", delivered_at, (sent,))]) == [True]
+    assert repository.settle(
+        [
+            Delivered("act-1", "sofie-10", delivered_at, (sent,)),
+            Delivered("act-1", "sofie-10", delivered_at, (outcome("o-x"),)),
+        ]
+    ) == [False, False]
 
     stored = repository.outbox_row("act-1")
     assert stored is not None
@@ -123,7 +128,7 @@ def test_a_retry_reschedules_and_keeps_a_short_error(repository: InterventionRep
     repository.claim_due(T0, 1, LEASE_S)
     retry_at = T0 + timedelta(seconds=5)
 
-    repository.mark_retry("act-1", 1, retry_at, "HTTP 503 " + "x" * 1000)
+    assert repository.settle([Retry("act-1", 1, retry_at, "HTTP 503 " + "x" * 1000)]) == [True]
 
     stored = repository.outbox_row("act-1")
     assert stored is not None
@@ -138,10 +143,10 @@ def test_a_parked_row_is_never_claimed_or_delivered(repository: InterventionRepo
     enqueue_planned(repository, ["act-1"])
     repository.claim_due(T0, 1, LEASE_S)
 
-    repository.mark_parked("act-1", 8, "HTTP 422 invalid channel")
+    assert repository.settle([Parked("act-1", 8, "HTTP 422 invalid channel")]) == [True]
 
     assert repository.claim_due(T0 + timedelta(days=1), 10, LEASE_S) == []
-    assert not repository.mark_delivered("act-1", "sofie-1", T0, [outcome("o-1")])
+    assert repository.settle([Delivered("act-1", "sofie-1", T0, (outcome("o-1"),))]) == [False]
     assert repository.count_outcomes() == 0
     stored = repository.outbox_row("act-1")
     assert stored is not None
@@ -153,10 +158,10 @@ def test_a_stale_failure_report_does_not_reopen_a_delivered_row(
 ) -> None:
     """Dispatcher A's lease ran out, B delivered; A's late failure must change nothing."""
     enqueue_planned(repository, ["act-1"])
-    assert repository.mark_delivered("act-1", "sofie-1", T0, [])
+    assert repository.settle([Delivered("act-1", "sofie-1", T0, ())]) == [True]
 
-    repository.mark_retry("act-1", 3, T0, "timeout")
-    repository.mark_parked("act-1", 3, "timeout")
+    late: list[Settlement] = [Retry("act-1", 3, T0, "timeout"), Parked("act-1", 3, "timeout")]
+    assert repository.settle(late) == [False, False]
 
     stored = repository.outbox_row("act-1")
     assert stored is not None
@@ -167,7 +172,7 @@ def test_a_dispatch_batch_is_settled_in_one_go_and_only_pending_rows_change(
     repository: InterventionRepository,
 ) -> None:
     enqueue_planned(repository, ["act-1", "act-2", "act-3", "act-4"])
-    assert repository.mark_delivered("act-4", "sofie-4", T0, [])  # another dispatcher's
+    assert repository.settle([Delivered("act-4", "sofie-4", T0, ())]) == [True]  # another's
     sent = outcome("o-sent-1", type_="action_sent")
     retry_at = T0 + timedelta(seconds=5)
 
@@ -216,8 +221,7 @@ def test_outbox_stats(repository: InterventionRepository) -> None:
     assert repository.outbox_stats() == OutboxStats(0, 0, 0, None)
     before = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     enqueue_planned(repository, ["act-1", "act-2", "act-3", "act-4"])
-    repository.mark_delivered("act-1", "sofie-1", T0, [])
-    repository.mark_parked("act-2", 8, "gone")
+    repository.settle([Delivered("act-1", "sofie-1", T0, ()), Parked("act-2", 8, "gone")])
 
     stats = repository.outbox_stats()
 

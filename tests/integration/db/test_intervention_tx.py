@@ -206,8 +206,8 @@ def test_decisions_are_inserted_once(repository: InterventionRepository) -> None
     assert repository.decisions() == [a, b]
     assert repository.decisions("client-1") == [a, b]
     assert repository.decisions("client-2") == []
-    assert repository.decision("act-a") == a
-    assert repository.decision("act-z") is None
+    assert repository.decisions_by_action(["act-a", "act-z"]) == {"act-a": a}
+    assert repository.decisions_by_action([]) == {}
 
 
 def test_contacts_count_planned_and_shadow_sofie_decisions_by_delivery_time(
